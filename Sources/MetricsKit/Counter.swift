@@ -1,0 +1,181 @@
+import Synchronization
+
+/// One time series of a family: a label set and its pre-rendered label text.
+///
+/// ``Counter``, ``Gauge`` and ``Histogram`` are its subclasses; you do not subclass it yourself.
+public class MetricSeries: @unchecked Sendable {
+    /// The values of the family's variable labels, in the order of its label names.
+    public let labelValues: [String]
+    /// The family this series belongs to (names, header, rejection counters).
+    let descriptor: FamilyDescriptor
+    /// `a="x",b="y"`: all label pairs, constant and variable, escaped and sorted by name,
+    /// rendered once when the series is created.
+    let labelText: [UInt8]
+
+    init(descriptor: FamilyDescriptor, labelValues: [String]) {
+        self.descriptor = descriptor
+        self.labelValues = labelValues
+        self.labelText = descriptor.labelText(for: labelValues)
+    }
+
+    /// Counts an update refused for its value (kept out of line: the hot path only branches here).
+    @usableFromInline
+    @inline(never)
+    final func rejectInvalidValue() {
+        descriptor.countRejection(.invalidValue)
+    }
+
+    /// Appends this series' sample lines in text format 0.0.4.
+    func render(into buffer: inout [UInt8]) {}
+
+    /// Appends `name{labels} ` (or `name ` without labels).
+    @inline(__always)
+    final func appendSamplePrefix(_ name: [UInt8], into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: name)
+        if labelText.isEmpty {
+            buffer.append(UInt8(ascii: " "))
+        } else {
+            buffer.append(UInt8(ascii: "{"))
+            buffer.append(contentsOf: labelText)
+            buffer.append(UInt8(ascii: "}"))
+            buffer.append(UInt8(ascii: " "))
+        }
+    }
+}
+
+/// A monotonically increasing value: requests served, bytes sent, errors seen.
+///
+/// Whole-number increments (the common case) are one relaxed atomic add; fractional
+/// increments are a compare-and-swap loop on a second word holding the fractional part's
+/// bit pattern. The value is the sum of the two.
+///
+/// A counter only goes up. An increment that is negative, NaN or infinite is refused: the
+/// counter keeps its value and the refusal is counted in
+/// `metricskit_rejected_updates_total{metric="<name>",reason="invalid_value"}`.
+/// It never traps.
+public final class Counter: MetricSeries, @unchecked Sendable {
+    @usableFromInline let whole = Atomic<UInt64>(0)
+    @usableFromInline let fractionBits = Atomic<UInt64>(0)
+
+    override init(descriptor: FamilyDescriptor, labelValues: [String]) {
+        super.init(descriptor: descriptor, labelValues: labelValues)
+    }
+
+    /// Adds one.
+    @inlinable
+    public func increment() {
+        whole.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Adds a whole number. A negative amount is refused and counted.
+    @inlinable
+    public func increment(by amount: Int) {
+        if amount >= 0 {
+            whole.wrappingAdd(UInt64(truncatingIfNeeded: amount), ordering: .relaxed)
+        } else {
+            rejectInvalidValue()
+        }
+    }
+
+    /// Adds `amount`. Whole amounts take the atomic-add path, fractional ones a CAS loop.
+    /// A negative, NaN or infinite amount is refused and counted; the value is unchanged.
+    @inlinable
+    public func increment(by amount: Double) {
+        // NaN fails the first comparison, +Inf the second.
+        if amount >= 0, amount < 9_007_199_254_740_992, amount.rounded(.towardZero) == amount {
+            whole.wrappingAdd(UInt64(amount), ordering: .relaxed)
+        } else {
+            addFraction(amount)
+        }
+    }
+
+    @usableFromInline
+    func addFraction(_ amount: Double) {
+        guard amount >= 0, amount.isFinite else {
+            descriptor.countRejection(.invalidValue)
+            return
+        }
+        var current = fractionBits.load(ordering: .relaxed)
+        while true {
+            let next = (Double(bitPattern: current) + amount).bitPattern
+            let (exchanged, original) = fractionBits.weakCompareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// The current value.
+    public var value: Double {
+        Double(whole.load(ordering: .relaxed)) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
+    }
+
+    override func render(into buffer: inout [UInt8]) {
+        appendSamplePrefix(descriptor.nameBytes, into: &buffer)
+        let fraction = fractionBits.load(ordering: .relaxed)
+        if fraction == 0 {
+            TextWriter.append(whole.load(ordering: .relaxed), to: &buffer)
+        } else {
+            TextWriter.append(value, to: &buffer)
+        }
+        buffer.append(TextWriter.newline)
+    }
+}
+
+/// A value that goes up and down: in-flight requests, queue depth, temperature.
+///
+/// The value is a `Double` kept as its bit pattern in one atomic word: `set` is a store,
+/// `increment`/`decrement` a compare-and-swap loop. `set` accepts any value, including NaN
+/// and infinities (valid gauge values in Prometheus); an increment or decrement by a NaN or
+/// infinite amount is refused and counted as `invalid_value`.
+public final class Gauge: MetricSeries, @unchecked Sendable {
+    @usableFromInline let bits = Atomic<UInt64>(0)
+
+    override init(descriptor: FamilyDescriptor, labelValues: [String]) {
+        super.init(descriptor: descriptor, labelValues: labelValues)
+    }
+
+    /// Sets the value.
+    @inlinable
+    public func set(_ value: Double) {
+        bits.store(value.bitPattern, ordering: .relaxed)
+    }
+
+    /// Adds `amount` (default 1).
+    @inlinable
+    public func increment(by amount: Double = 1) {
+        guard amount.isFinite else {
+            rejectInvalidValue()
+            return
+        }
+        var current = bits.load(ordering: .relaxed)
+        while true {
+            let next = (Double(bitPattern: current) + amount).bitPattern
+            let (exchanged, original) = bits.weakCompareExchange(expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// Subtracts `amount` (default 1).
+    @inlinable
+    public func decrement(by amount: Double = 1) {
+        increment(by: -amount)
+    }
+
+    /// Sets the value to the current Unix time in seconds.
+    public func setToCurrentTime() {
+        set(WallClock.secondsSinceEpoch())
+    }
+
+    /// The current value.
+    public var value: Double {
+        Double(bitPattern: bits.load(ordering: .relaxed))
+    }
+
+    override func render(into buffer: inout [UInt8]) {
+        appendSamplePrefix(descriptor.nameBytes, into: &buffer)
+        TextWriter.append(value, to: &buffer)
+        buffer.append(TextWriter.newline)
+    }
+}

@@ -1,0 +1,135 @@
+import Synchronization
+
+/// The type of a metric family, as written on its `# TYPE` line.
+public enum MetricType: String, Sendable, Equatable {
+    /// A monotonically increasing value.
+    case counter
+    /// A value that goes up and down.
+    case gauge
+    /// Observations counted into cumulative buckets, with a sum and a count.
+    case histogram
+    /// A value whose type is not known (`untyped` in text 0.0.4).
+    case untyped
+}
+
+/// Why a run-time update was refused (see ``MetricRegistry`` for the self-metric that counts them).
+enum RejectionReason: Int, CaseIterable {
+    /// A new label set was asked for while the family already held its series limit.
+    case seriesLimit
+    /// `labels(...)` was called with the wrong number of values.
+    case labelCount
+    /// A counter increment that was negative, NaN or infinite; a NaN or infinite histogram
+    /// observation; a non-finite gauge increment; a callback counter that returned such a value.
+    case invalidValue
+
+    var label: String {
+        switch self {
+        case .seriesLimit: "series_limit"
+        case .labelCount: "label_count"
+        case .invalidValue: "invalid_value"
+        }
+    }
+}
+
+/// Everything about a family that does not change after registration, shared by its series:
+/// names, pre-rendered header and name bytes, label order, and the rejection counters.
+final class FamilyDescriptor: Sendable {
+    let name: String
+    let help: String
+    let type: MetricType
+    let labelNames: [String]
+    /// Constant labels, sorted by name.
+    let constLabels: [(name: String, value: String)]
+    /// Histogram bucket bounds (without `+Inf`); empty for other types.
+    let buckets: [Double]
+
+    /// `# HELP ...\n# TYPE ...\n` in text 0.0.4.
+    let header: [UInt8]
+    /// The name as bytes, and the histogram sample names.
+    let nameBytes: [UInt8]
+    let bucketNameBytes: [UInt8]
+    let sumNameBytes: [UInt8]
+    let countNameBytes: [UInt8]
+
+    /// How to lay out a series' label pairs: all label names (constant and variable) sorted,
+    /// each pointing at a constant value or at a position of the variable values.
+    private let labelOrder: [(name: [UInt8], source: LabelSource)]
+    private enum LabelSource { case constant(String), variable(Int) }
+
+    private let rejectedSeriesLimit = Atomic<UInt64>(0)
+    private let rejectedLabelCount = Atomic<UInt64>(0)
+    private let rejectedInvalidValue = Atomic<UInt64>(0)
+
+    init(name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
+         buckets: [Double] = []) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.labelNames = labelNames
+        self.constLabels = constLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        self.buckets = buckets
+
+        var header: [UInt8] = []
+        TextWriter.append("# HELP \(name) ", to: &header)
+        TextWriter.appendEscapedHelp(help, quotes: false, to: &header)
+        TextWriter.append("\n# TYPE \(name) \(type.rawValue)\n", to: &header)
+        self.header = header
+        self.nameBytes = Array(name.utf8)
+        self.bucketNameBytes = Array((name + "_bucket").utf8)
+        self.sumNameBytes = Array((name + "_sum").utf8)
+        self.countNameBytes = Array((name + "_count").utf8)
+
+        var order = self.constLabels.map { (name: $0.name, source: LabelSource.constant($0.value)) }
+        order += labelNames.enumerated().map { (name: $0.element, source: LabelSource.variable($0.offset)) }
+        order.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        self.labelOrder = order.map { (name: Array($0.name.utf8), source: $0.source) }
+    }
+
+    /// The names of the samples this family writes, which no other family may use.
+    var sampleNames: [String] {
+        type == .histogram ? [name, name + "_bucket", name + "_sum", name + "_count"] : [name]
+    }
+
+    /// Whether another registration asks for exactly this definition.
+    func hasSameDefinition(as other: FamilyDescriptor) -> Bool {
+        name == other.name && help == other.help && type == other.type && labelNames == other.labelNames
+            && constLabels.elementsEqual(other.constLabels, by: { $0 == $1 })
+            && buckets == other.buckets
+    }
+
+    /// Renders `a="x",b="y"` (no braces) for one series: label values escaped, pairs sorted by name.
+    func labelText(for values: [String]) -> [UInt8] {
+        var text: [UInt8] = []
+        for (index, pair) in labelOrder.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            text.append(contentsOf: pair.name)
+            text.append(UInt8(ascii: "="))
+            text.append(UInt8(ascii: "\""))
+            switch pair.source {
+            case .constant(let value): TextWriter.appendEscapedLabelValue(value, to: &text)
+            case .variable(let position):
+                TextWriter.appendEscapedLabelValue(position < values.count ? values[position] : "", to: &text)
+            }
+            text.append(UInt8(ascii: "\""))
+        }
+        return text
+    }
+
+    // MARK: Rejections
+
+    func countRejection(_ reason: RejectionReason) {
+        switch reason {
+        case .seriesLimit: rejectedSeriesLimit.wrappingAdd(1, ordering: .relaxed)
+        case .labelCount: rejectedLabelCount.wrappingAdd(1, ordering: .relaxed)
+        case .invalidValue: rejectedInvalidValue.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    func rejections(_ reason: RejectionReason) -> UInt64 {
+        switch reason {
+        case .seriesLimit: rejectedSeriesLimit.load(ordering: .relaxed)
+        case .labelCount: rejectedLabelCount.load(ordering: .relaxed)
+        case .invalidValue: rejectedInvalidValue.load(ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Bucket bounds shared by every series of a histogram family, kept in one contiguous
+/// buffer so `observe` scans them without retain/release or bounds checks.
+@usableFromInline
+final class BucketLayout: @unchecked Sendable {
+    /// Finite upper bounds, ascending; the `+Inf` bucket is implied after them.
+    @usableFromInline let bounds: UnsafeMutableBufferPointer<Double>
+    /// `le` label values as rendered in text 0.0.4, including `+Inf` last.
+    let leText: [[UInt8]]
+    /// Serializes scrapes of the family's histograms (the hot/cold swap below).
+    let collectLock = Mutex<Void>(())
+
+    init(bounds: [Double]) {
+        self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
+        _ = self.bounds.initialize(from: bounds)
+        var leText: [[UInt8]] = bounds.map { bound in
+            var text: [UInt8] = []
+            TextWriter.append(bound, to: &text)
+            return text
+        }
+        leText.append(Array("+Inf".utf8))
+        self.leText = leText
+    }
+
+    deinit { bounds.deallocate() }
+
+    /// Number of buckets including `+Inf`.
+    @usableFromInline var bucketCount: Int { leText.count }
+
+    /// Index of the first bucket whose bound is >= value (`bounds.count` for `+Inf`).
+    @inlinable @inline(__always)
+    func bucketIndex(_ value: Double) -> Int {
+        let count = bounds.count
+        let base = bounds.baseAddress.unsafelyUnwrapped
+        if count <= 16 {
+            var i = 0
+            while i < count && base[i] < value { i &+= 1 }
+            return i
+        }
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low &+ high) >> 1
+            if base[mid] < value { low = mid &+ 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
+/// Counts observations into cumulative buckets and keeps their sum: request latencies,
+/// response sizes.
+///
+/// `observe` takes no lock: it is three atomic operations on the histogram's "hot" half.
+/// A scrape swaps the hot and cold halves (client_golang's proven double buffer), waits for
+/// the observations that started before the swap to finish, reads the now quiet cold half,
+/// then folds it into the new hot half. So every scrape is one consistent set of
+/// observations: the buckets are cumulative and non-decreasing, the `+Inf` bucket equals
+/// `_count`, and `_sum` is the sum of exactly those observations, however many threads
+/// observe meanwhile.
+///
+/// A NaN or infinite observation is refused (it would poison `_sum` for the life of the
+/// process) and counted as `metricskit_rejected_updates_total{reason="invalid_value"}`.
+public final class Histogram: MetricSeries, @unchecked Sendable {
+    @usableFromInline let layout: BucketLayout
+    /// Word 0: bit 63 is the index of the hot half, bits 0...62 count observations started.
+    /// Then two halves, each `bucketCount` non-cumulative bucket counts and the sum's bits.
+    /// A bucket increment is the last step of an observation, so a half's bucket counts
+    /// add up to the observations it has completed.
+    @usableFromInline let storage: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let halfStride: Int
+
+    /// The customary default bounds: 5 ms to 10 s, for latencies in seconds.
+    public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout) {
+        self.layout = layout
+        self.halfStride = layout.bucketCount + 1
+        let words = 1 + 2 * halfStride
+        self.storage = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: words)
+        for i in 0..<words { (storage + i).initialize(to: Atomic<UInt64>(0)) }
+        super.init(descriptor: descriptor, labelValues: labelValues)
+    }
+
+    deinit {
+        storage.deinitialize(count: 1 + 2 * halfStride)
+        storage.deallocate()
+    }
+
+    /// Records one observation.
+    @inlinable
+    public func observe(_ value: Double) {
+        guard value.isFinite else { return rejectInvalidValue() }
+        let bucket = layout.bucketIndex(value)
+        let started = storage[0].wrappingAdd(1, ordering: .relaxed).oldValue
+        let half = storage + 1 + Int(truncatingIfNeeded: started >> 63) &* halfStride
+        let sum = half + (halfStride &- 1)
+        var current = sum.pointee.load(ordering: .relaxed)
+        while true {
+            let next = (Double(bitPattern: current) + value).bitPattern
+            let (exchanged, original) = sum.pointee.weakCompareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+        half[bucket].wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// Records a duration, in seconds.
+    @inlinable
+    public func observe(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        observe(Double(seconds) + Double(attoseconds) * 1e-18)
+    }
+
+    /// Runs `body`, observes how long it took (in seconds, on a monotonic clock), and returns
+    /// its result. The duration is observed even when `body` throws.
+    @inlinable
+    public func time<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        let start = ContinuousClock.now
+        defer { observe(ContinuousClock.now - start) }
+        return try body()
+    }
+
+    /// Runs the asynchronous `body`, observes how long it took in seconds, and returns its result.
+    @inlinable
+    public func time<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+        let start = ContinuousClock.now
+        defer { observe(ContinuousClock.now - start) }
+        return try await body()
+    }
+
+    /// A consistent view of the histogram at one moment.
+    public struct Snapshot: Sendable, Equatable {
+        /// Cumulative counts per upper bound, ascending, the last bound `+Inf`.
+        public var buckets: [(upperBound: Double, count: UInt64)]
+        /// The number of observations.
+        public var count: UInt64
+        /// The sum of the observations.
+        public var sum: Double
+
+        public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool {
+            lhs.count == rhs.count && lhs.sum.bitPattern == rhs.sum.bitPattern
+                && lhs.buckets.elementsEqual(rhs.buckets, by: { $0 == $1 })
+        }
+    }
+
+    /// Takes a consistent snapshot (the same mechanism a scrape uses).
+    public func snapshot() -> Snapshot {
+        collect { counts, total, sum in
+            var cumulative: UInt64 = 0
+            var buckets: [(upperBound: Double, count: UInt64)] = []
+            for i in 0..<layout.bucketCount {
+                cumulative &+= counts[i].load(ordering: .relaxed)
+                buckets.append((i < layout.bounds.count ? layout.bounds[i] : .infinity, cumulative))
+            }
+            return Snapshot(buckets: buckets, count: total, sum: sum)
+        }
+    }
+
+    /// Swaps the hot and cold halves, waits for the cold half to go quiet, hands its
+    /// non-cumulative counts, total and sum to `body`, then folds it into the hot half.
+    func collect<R>(_ body: (UnsafeMutablePointer<Atomic<UInt64>>, UInt64, Double) -> R) -> R {
+        layout.collectLock.withLock { _ in
+            let flipped = storage[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+            let started = flipped & ~(1 << 63)
+            let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
+            let hot = storage + 1 + hotIndex * halfStride
+            let cold = storage + 1 + (1 - hotIndex) * halfStride
+            let bucketCount = layout.bucketCount
+            var spins = 0
+            while true {
+                var completed: UInt64 = 0
+                for i in 0..<bucketCount { completed &+= cold[i].load(ordering: .acquiring) }
+                if completed == started { break }
+                spins += 1
+                if spins > 64 { sched_yield() }
+            }
+            let sumBits = cold[bucketCount].load(ordering: .relaxed)
+            let result = body(cold, started, Double(bitPattern: sumBits))
+            // Fold the cold half into the hot one and clear it for its next turn.
+            for i in 0..<bucketCount {
+                let count = cold[i].exchange(0, ordering: .relaxed)
+                if count != 0 { hot[i].wrappingAdd(count, ordering: .releasing) }
+            }
+            let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
+            var current = hot[bucketCount].load(ordering: .relaxed)
+            while true {
+                let next = (Double(bitPattern: current) + coldSum).bitPattern
+                let (exchanged, original) = hot[bucketCount].weakCompareExchange(
+                    expected: current, desired: next, ordering: .relaxed)
+                if exchanged { break }
+                current = original
+            }
+            return result
+        }
+    }
+
+    override func render(into buffer: inout [UInt8]) {
+        let d = descriptor
+        collect { counts, total, sum in
+            var cumulative: UInt64 = 0
+            for i in 0..<layout.bucketCount {
+                cumulative &+= counts[i].load(ordering: .relaxed)
+                buffer.append(contentsOf: d.bucketNameBytes)
+                buffer.append(UInt8(ascii: "{"))
+                if !labelText.isEmpty {
+                    buffer.append(contentsOf: labelText)
+                    buffer.append(UInt8(ascii: ","))
+                }
+                buffer.append(contentsOf: [0x6C, 0x65, 0x3D, 0x22])  // le="
+                buffer.append(contentsOf: layout.leText[i])
+                buffer.append(contentsOf: [0x22, 0x7D, 0x20])  // "}␠
+                TextWriter.append(cumulative, to: &buffer)
+                buffer.append(TextWriter.newline)
+            }
+            appendSamplePrefix(d.sumNameBytes, into: &buffer)
+            TextWriter.append(sum, to: &buffer)
+            buffer.append(TextWriter.newline)
+            appendSamplePrefix(d.countNameBytes, into: &buffer)
+            TextWriter.append(total, to: &buffer)
+            buffer.append(TextWriter.newline)
+        }
+    }
+}
+
+/// Helpers that build bucket bounds.
+extension Histogram {
+    /// `count` bounds starting at `start`, each `width` above the previous.
+    public static func linearBuckets(start: Double, width: Double, count: Int) throws(MetricsKitError) -> [Double] {
+        guard count >= 1, width > 0, start.isFinite, width.isFinite else {
+            throw MetricsKitError(
+                .invalidParameter, metric: "linearBuckets",
+                reason: "needs count >= 1 and a finite width > 0 (got start \(start), width \(width), count \(count))")
+        }
+        return (0..<count).map { start + Double($0) * width }
+    }
+
+    /// `count` bounds starting at `start` (> 0), each `factor` (> 1) times the previous.
+    public static func exponentialBuckets(start: Double, factor: Double, count: Int) throws(MetricsKitError)
+        -> [Double]
+    {
+        guard count >= 1, start > 0, factor > 1, start.isFinite, factor.isFinite else {
+            throw MetricsKitError(
+                .invalidParameter, metric: "exponentialBuckets",
+                reason: "needs count >= 1, start > 0 and factor > 1 (got start \(start), factor \(factor), count \(count))")
+        }
+        var bounds: [Double] = []
+        var bound = start
+        for _ in 0..<count {
+            bounds.append(bound)
+            bound *= factor
+        }
+        return bounds
+    }
+
+    /// Validates bucket bounds: finite, strictly ascending; a trailing `+Inf` is dropped
+    /// (it is always implied).
+    static func validatedBuckets(_ buckets: [Double], metric: String) throws(MetricsKitError) -> [Double] {
+        var bounds = buckets
+        if bounds.last == .infinity { bounds.removeLast() }
+        for (i, bound) in bounds.enumerated() {
+            guard bound.isFinite else {
+                throw MetricsKitError(
+                    .invalidBuckets, metric: metric, reason: "bucket bound \(bound) is not finite (+Inf is implied)")
+            }
+            if i > 0 && bounds[i - 1] >= bound {
+                throw MetricsKitError(
+                    .invalidBuckets, metric: metric,
+                    reason: bounds[i - 1] == bound
+                        ? "bucket bound \(bound) appears twice"
+                        : "bucket bounds must be sorted ascending (\(bounds[i - 1]) before \(bound))")
+            }
+        }
+        return bounds
+    }
+}

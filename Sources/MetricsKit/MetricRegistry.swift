@@ -1,0 +1,387 @@
+import Synchronization
+
+/// Holds metrics and renders them for a scrape.
+///
+/// ```swift
+/// let registry = MetricRegistry()
+/// let requests = try registry.counter("http_requests_total", help: "Total HTTP requests.",
+///                                     labelNames: ["method", "path", "status"])
+/// requests.labels("GET", "/", "200").increment()
+/// var body: [UInt8] = []
+/// registry.render(into: &body)   // text format 0.0.4
+/// ```
+///
+/// **Registration** validates names (metric `[a-zA-Z_:][a-zA-Z0-9_:]*`, label
+/// `[a-zA-Z_][a-zA-Z0-9_]*`; the `__` prefix, `quantile`, and `le` in histograms are
+/// reserved) and throws ``MetricsKitError`` naming the metric. Registering exactly the same
+/// definition again returns the metric already registered, so libraries may do it safely; the
+/// same name with another type, help, label names, constant labels or buckets throws
+/// ``MetricsKitError/Kind/conflictingRegistration``.
+///
+/// **Rendering** is deterministic: families sorted by name, series by label values.
+///
+/// **Self-metric.** Updates refused at run time are counted per family in
+/// `metricskit_rejected_updates_total{metric, reason}` (`reason` is `series_limit`,
+/// `label_count` or `invalid_value`). The family is rendered only once something was refused.
+public final class MetricRegistry: Sendable {
+    /// The process-wide registry, for code that has no registry handed to it.
+    public static let `default` = MetricRegistry()
+
+    /// The Content-Type of text format 0.0.4, which ``render(into:)`` writes.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The name of the self-metric counting refused updates.
+    public static let rejectedUpdatesMetricName = "metricskit_rejected_updates_total"
+
+    /// The series limit of families registered without one.
+    public let defaultSeriesLimit: Int
+
+    private let state: Mutex<State>
+
+    /// Creates an empty registry.
+    /// - Parameter defaultSeriesLimit: the most series a labeled family holds unless its
+    ///   registration says otherwise (default 10,000).
+    public init(defaultSeriesLimit: Int = 10_000) {
+        self.defaultSeriesLimit = max(1, defaultSeriesLimit)
+        var initial = State()
+        initial.entries[Self.rejectedUpdatesMetricName] = .selfMetrics
+        initial.sampleOwners[Self.rejectedUpdatesMetricName] = Self.rejectedUpdatesMetricName
+        self.state = Mutex(initial)
+    }
+
+    // MARK: Counters
+
+    /// Registers (or returns the already registered) counter without variable labels.
+    public func counter(_ name: String, help: String, constLabels: [String: String] = [:])
+        throws(MetricsKitError) -> Counter
+    {
+        try family(name, help: help, type: .counter, labelNames: [], constLabels: constLabels, seriesLimit: nil) {
+            d, values in Counter(descriptor: d, labelValues: values)
+        }.labels([])
+    }
+
+    /// Registers (or returns the already registered) labeled counter family.
+    /// - Parameter seriesLimit: the most series the family holds (default: the registry's).
+    public func counter(
+        _ name: String, help: String, labelNames: [String], constLabels: [String: String] = [:],
+        seriesLimit: Int? = nil
+    ) throws(MetricsKitError) -> MetricFamily<Counter> {
+        try family(name, help: help, type: .counter, labelNames: labelNames, constLabels: constLabels,
+                   seriesLimit: seriesLimit) { d, values in Counter(descriptor: d, labelValues: values) }
+    }
+
+    /// Registers a counter whose value `value` supplies at scrape time (it must not decrease).
+    /// A negative, NaN or infinite result is not exported for that scrape and counted as
+    /// `invalid_value`.
+    public func counter(
+        _ name: String, help: String, constLabels: [String: String] = [:],
+        value: @escaping @Sendable () -> Double
+    ) throws(MetricsKitError) {
+        try registerCallback(name, help: help, type: .counter, constLabels: constLabels, value: value)
+    }
+
+    // MARK: Gauges
+
+    /// Registers (or returns the already registered) gauge without variable labels.
+    public func gauge(_ name: String, help: String, constLabels: [String: String] = [:])
+        throws(MetricsKitError) -> Gauge
+    {
+        try family(name, help: help, type: .gauge, labelNames: [], constLabels: constLabels, seriesLimit: nil) {
+            d, values in Gauge(descriptor: d, labelValues: values)
+        }.labels([])
+    }
+
+    /// Registers (or returns the already registered) labeled gauge family.
+    public func gauge(
+        _ name: String, help: String, labelNames: [String], constLabels: [String: String] = [:],
+        seriesLimit: Int? = nil
+    ) throws(MetricsKitError) -> MetricFamily<Gauge> {
+        try family(name, help: help, type: .gauge, labelNames: labelNames, constLabels: constLabels,
+                   seriesLimit: seriesLimit) { d, values in Gauge(descriptor: d, labelValues: values) }
+    }
+
+    /// Registers a gauge whose value `value` supplies at scrape time (queue depth, open files).
+    public func gauge(
+        _ name: String, help: String, constLabels: [String: String] = [:],
+        value: @escaping @Sendable () -> Double
+    ) throws(MetricsKitError) {
+        try registerCallback(name, help: help, type: .gauge, constLabels: constLabels, value: value)
+    }
+
+    // MARK: Histograms
+
+    /// Registers (or returns the already registered) histogram without variable labels.
+    /// - Parameter buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    public func histogram(
+        _ name: String, help: String, buckets: [Double] = Histogram.defaultBuckets,
+        constLabels: [String: String] = [:]
+    ) throws(MetricsKitError) -> Histogram {
+        try histogram(name, help: help, labelNames: [], buckets: buckets, constLabels: constLabels).labels([])
+    }
+
+    /// Registers (or returns the already registered) labeled histogram family.
+    /// - Parameter buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    public func histogram(
+        _ name: String, help: String, labelNames: [String], buckets: [Double] = Histogram.defaultBuckets,
+        constLabels: [String: String] = [:], seriesLimit: Int? = nil
+    ) throws(MetricsKitError) -> MetricFamily<Histogram> {
+        let bounds = try Histogram.validatedBuckets(buckets, metric: name)
+        let layout = BucketLayout(bounds: bounds)
+        return try family(
+            name, help: help, type: .histogram, labelNames: labelNames, constLabels: constLabels,
+            buckets: bounds, seriesLimit: seriesLimit
+        ) { d, values in Histogram(descriptor: d, labelValues: values, layout: layout) }
+    }
+
+    // MARK: Collectors and removal
+
+    /// Registers a collector; its ``Collector/familyNames`` are validated and reserved like
+    /// metric names.
+    public func register(_ collector: some Collector) throws(MetricsKitError) {
+        let names = collector.familyNames
+        for name in names { try Names.validateMetricName(name) }
+        let box = CollectorBox(collector: collector)
+        try state.withLock { state throws(MetricsKitError) in
+            for name in names {
+                if let owner = state.sampleOwners[name] {
+                    throw MetricsKitError(
+                        .conflictingRegistration, metric: name, reason: "already registered (by \"\(owner)\")")
+                }
+            }
+            for name in names {
+                state.entries[name] = .collector(box)
+                state.sampleOwners[name] = name
+            }
+            state.sorted = nil
+        }
+    }
+
+    /// Removes the metric (or the collector producing the family) named `name`; returns
+    /// whether anything was registered under it. References to its series stay valid, but
+    /// their updates are no longer exported.
+    @discardableResult
+    public func unregister(_ name: String) -> Bool {
+        state.withLock { state in
+            guard name != Self.rejectedUpdatesMetricName, let entry = state.entries[name] else { return false }
+            var names = [name]
+            if case .collector(let box) = entry {
+                names = state.entries.compactMap { key, value in
+                    if case .collector(let other) = value, other === box { return key }
+                    return nil
+                }
+            }
+            for name in names {
+                state.entries[name] = nil
+                state.sampleOwners = state.sampleOwners.filter { $0.value != name }
+            }
+            state.sorted = nil
+            return true
+        }
+    }
+
+    // MARK: Rendering
+
+    /// Appends every metric in text format 0.0.4 (``contentType``) to `buffer`.
+    ///
+    /// Reuse the buffer across scrapes (`removeAll(keepingCapacity: true)`): in steady state a
+    /// scrape then allocates nothing per series.
+    public func render(into buffer: inout [UInt8]) {
+        let entries = state.withLock { $0.sortedEntries() }
+        var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
+        for (name, entry) in entries {
+            switch entry {
+            case .family(let family):
+                family.render(into: &buffer)
+            case .collector(let box):
+                let id = ObjectIdentifier(box)
+                if collected[id] == nil { collected[id] = box.collector.collect() }
+                collected[id]?.first { $0.name == name }?.render(into: &buffer)
+            case .selfMetrics:
+                renderRejections(of: entries, into: &buffer)
+            }
+        }
+    }
+
+    /// Renders every metric in text format 0.0.4 as a `String`.
+    public func render() -> String {
+        var buffer: [UInt8] = []
+        render(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private func renderRejections(of entries: [(String, Entry)], into buffer: inout [UInt8]) {
+        var wroteHeader = false
+        for (_, entry) in entries {
+            guard case .family(let family) = entry else { continue }
+            let descriptor = family.descriptor
+            for reason in RejectionReason.allCases {
+                let count = descriptor.rejections(reason)
+                guard count > 0 else { continue }
+                if !wroteHeader {
+                    TextWriter.append(
+                        "# HELP \(Self.rejectedUpdatesMetricName) Updates MetricsKit refused: series over the family's limit, wrong label count, invalid values.\n# TYPE \(Self.rejectedUpdatesMetricName) counter\n",
+                        to: &buffer)
+                    wroteHeader = true
+                }
+                TextWriter.append("\(Self.rejectedUpdatesMetricName){metric=\"", to: &buffer)
+                TextWriter.appendEscapedLabelValue(descriptor.name, to: &buffer)
+                TextWriter.append("\",reason=\"\(reason.label)\"} ", to: &buffer)
+                TextWriter.append(count, to: &buffer)
+                buffer.append(TextWriter.newline)
+            }
+        }
+    }
+
+    /// The number of refused updates counted for a metric (all reasons), as exported in
+    /// `metricskit_rejected_updates_total`.
+    public func rejectedUpdates(of name: String) -> UInt64 {
+        let entry = state.withLock { $0.entries[name] }
+        guard case .family(let family) = entry else { return 0 }
+        return RejectionReason.allCases.reduce(0) { $0 + family.descriptor.rejections($1) }
+    }
+
+    // MARK: Internals
+
+    private func family<Series: MetricSeries>(
+        _ name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
+        buckets: [Double] = [], seriesLimit: Int?,
+        makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
+    ) throws(MetricsKitError) -> MetricFamily<Series> {
+        try Names.validateMetricName(name)
+        try Names.validateLabelNames(labelNames, constLabels: constLabels, metric: name, type: type)
+        if let seriesLimit, seriesLimit < 1 {
+            throw MetricsKitError(.invalidParameter, metric: name, reason: "series limit must be at least 1")
+        }
+        let descriptor = FamilyDescriptor(
+            name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets)
+        return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
+            if let existing = try state.existing(descriptor) {
+                guard let family = existing as? MetricFamily<Series> else {
+                    throw MetricsKitError(
+                        .conflictingRegistration, metric: name, reason: "already registered as another kind of metric")
+                }
+                return family
+            }
+            let family = MetricFamily(
+                descriptor: descriptor, seriesLimit: seriesLimit ?? defaultSeriesLimit
+            ) { values in makeSeries(descriptor, values) }
+            if labelNames.isEmpty { _ = family.labels([]) }  // an unlabeled metric exports 0 from the start
+            try state.add(.family(family), descriptor: descriptor)
+            return family
+        }
+    }
+
+    private func registerCallback(
+        _ name: String, help: String, type: MetricType, constLabels: [String: String],
+        value: @escaping @Sendable () -> Double
+    ) throws(MetricsKitError) {
+        try Names.validateMetricName(name)
+        try Names.validateLabelNames([], constLabels: constLabels, metric: name, type: type)
+        let descriptor = FamilyDescriptor(name: name, help: help, type: type, labelNames: [], constLabels: constLabels)
+        try state.withLock { state throws(MetricsKitError) in
+            if try state.existing(descriptor) != nil {
+                throw MetricsKitError(
+                    .conflictingRegistration, metric: name, reason: "already registered; a callback metric is registered once")
+            }
+            try state.add(.family(CallbackFamily(descriptor: descriptor, value: value)), descriptor: descriptor)
+        }
+    }
+
+    enum Entry {
+        case family(any RegisteredFamily)
+        case collector(CollectorBox)
+        case selfMetrics
+    }
+
+    final class CollectorBox: Sendable {
+        let collector: any Collector
+        init(collector: any Collector) { self.collector = collector }
+    }
+
+    struct State: ~Copyable {
+        var entries: [String: Entry] = [:]
+        /// Every sample name in use (a histogram's `_bucket`, `_sum`, `_count` too), and the
+        /// family that uses it.
+        var sampleOwners: [String: String] = [:]
+        var sorted: [(String, Entry)]? = nil
+
+        /// The family registered under this descriptor's name when its definition is the same;
+        /// nil when the name is free; throws when the name is taken by something else.
+        func existing(_ descriptor: FamilyDescriptor) throws(MetricsKitError) -> (any RegisteredFamily)? {
+            let name = descriptor.name
+            if case .family(let family) = entries[name] {
+                guard family.descriptor.hasSameDefinition(as: descriptor) else {
+                    throw MetricsKitError(
+                        .conflictingRegistration, metric: name,
+                        reason: "already registered with a different definition (\(family.descriptor.summary)); "
+                            + "asked for \(descriptor.summary)")
+                }
+                return family
+            }
+            for sample in descriptor.sampleNames {
+                if let owner = sampleOwners[sample] {
+                    throw MetricsKitError(
+                        .conflictingRegistration, metric: name,
+                        reason: owner == sample
+                            ? "the name \"\(sample)\" is already registered"
+                            : "the sample name \"\(sample)\" is already used by \"\(owner)\"")
+                }
+            }
+            return nil
+        }
+
+        mutating func add(_ entry: Entry, descriptor: FamilyDescriptor) throws(MetricsKitError) {
+            entries[descriptor.name] = entry
+            for sample in descriptor.sampleNames { sampleOwners[sample] = descriptor.name }
+            sorted = nil
+        }
+
+        mutating func sortedEntries() -> [(String, Entry)] {
+            if let sorted { return sorted }
+            let result = entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+            sorted = result
+            return result
+        }
+    }
+}
+
+/// A counter or gauge whose value a closure supplies at scrape time.
+final class CallbackFamily: RegisteredFamily {
+    let descriptor: FamilyDescriptor
+    private let value: @Sendable () -> Double
+    private let labelText: [UInt8]
+
+    init(descriptor: FamilyDescriptor, value: @escaping @Sendable () -> Double) {
+        self.descriptor = descriptor
+        self.value = value
+        self.labelText = descriptor.labelText(for: [])
+    }
+
+    func render(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: descriptor.header)
+        let current = value()
+        if descriptor.type == .counter && !(current >= 0 && current.isFinite) {
+            descriptor.countRejection(.invalidValue)
+            return
+        }
+        buffer.append(contentsOf: descriptor.nameBytes)
+        if !labelText.isEmpty {
+            buffer.append(UInt8(ascii: "{"))
+            buffer.append(contentsOf: labelText)
+            buffer.append(UInt8(ascii: "}"))
+        }
+        buffer.append(UInt8(ascii: " "))
+        TextWriter.append(current, to: &buffer)
+        buffer.append(TextWriter.newline)
+    }
+}
+
+extension FamilyDescriptor {
+    /// A short description of the definition, for conflict messages.
+    var summary: String {
+        var text = "\(type.rawValue), help \"\(help)\", labels \(labelNames)"
+        if !constLabels.isEmpty { text += ", const labels \(constLabels.map { "\($0.name)=\($0.value)" })" }
+        if type == .histogram { text += ", buckets \(buckets)" }
+        return text
+    }
+}

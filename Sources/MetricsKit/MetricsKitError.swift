@@ -1,0 +1,117 @@
+/// A mistake in how a metric is defined: thrown when a metric is registered, never on the hot path.
+///
+/// The ``description`` names the metric and says what is wrong, for example
+/// `metric "http_requests_total": label name "le" is reserved in histograms`.
+public struct MetricsKitError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of mistake this is.
+    public enum Kind: String, Sendable, Equatable {
+        /// The metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+        case invalidMetricName
+        /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`.
+        case invalidLabelName
+        /// A label name is reserved: `__` prefix, `le` in histograms, `quantile`.
+        case reservedLabelName
+        /// The same label name appears twice (variable or constant labels).
+        case duplicateLabelName
+        /// Histogram bucket bounds are not sorted, not unique, or not finite.
+        case invalidBuckets
+        /// A parameter such as a series limit or a bucket helper's argument is out of range.
+        case invalidParameter
+        /// The name is already registered with another type, help, labels or buckets,
+        /// or collides with a sample name (`_bucket`, `_sum`, `_count`) of another metric.
+        case conflictingRegistration
+    }
+
+    /// What kind of mistake this is.
+    public let kind: Kind
+    /// The metric the mistake concerns.
+    public let metric: String
+    /// What is wrong, in words.
+    public let reason: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, metric: String, reason: String) {
+        self.kind = kind
+        self.metric = metric
+        self.reason = reason
+    }
+
+    public var description: String { "metric \"\(metric)\": \(reason)" }
+}
+
+/// Name rules of the Prometheus data model.
+enum Names {
+    static func isValidMetricName(_ name: String) -> Bool {
+        var first = true
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "_"), UInt8(ascii: ":"):
+                break
+            case UInt8(ascii: "0")...UInt8(ascii: "9") where !first:
+                break
+            default:
+                return false
+            }
+            first = false
+        }
+        return !first
+    }
+
+    static func isValidLabelName(_ name: String) -> Bool {
+        var first = true
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"):
+                break
+            case UInt8(ascii: "0")...UInt8(ascii: "9") where !first:
+                break
+            default:
+                return false
+            }
+            first = false
+        }
+        return !first
+    }
+
+    static func validateMetricName(_ name: String) throws(MetricsKitError) {
+        guard isValidMetricName(name) else {
+            throw MetricsKitError(
+                .invalidMetricName, metric: name,
+                reason: "invalid metric name; names must match [a-zA-Z_:][a-zA-Z0-9_:]*")
+        }
+    }
+
+    /// Checks variable and constant label names together.
+    static func validateLabelNames(
+        _ labelNames: [String], constLabels: [String: String], metric: String, type: MetricType
+    ) throws(MetricsKitError) {
+        var seen = Set<String>()
+        for label in labelNames + constLabels.keys.sorted() {
+            guard isValidLabelName(label) else {
+                throw MetricsKitError(
+                    .invalidLabelName, metric: metric,
+                    reason: "invalid label name \"\(label)\"; label names must match [a-zA-Z_][a-zA-Z0-9_]*")
+            }
+            if label.hasPrefix("__") {
+                throw MetricsKitError(
+                    .reservedLabelName, metric: metric,
+                    reason: "label name \"\(label)\" is reserved: names starting with __ belong to Prometheus")
+            }
+            if label == "le" && type == .histogram {
+                throw MetricsKitError(
+                    .reservedLabelName, metric: metric,
+                    reason: "label name \"le\" is reserved in histograms for the bucket bound")
+            }
+            if label == "quantile" {
+                throw MetricsKitError(
+                    .reservedLabelName, metric: metric,
+                    reason: "label name \"quantile\" is reserved for summary quantiles")
+            }
+            guard seen.insert(label).inserted else {
+                throw MetricsKitError(
+                    .duplicateLabelName, metric: metric, reason: "label name \"\(label)\" is used twice")
+            }
+        }
+    }
+}

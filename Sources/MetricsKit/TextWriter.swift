@@ -1,0 +1,174 @@
+// Byte-level writers for the exposition formats: numbers, escaping.
+// Everything here appends to a caller-owned `[UInt8]` and allocates nothing of its own,
+// so a scrape in steady state costs copies and number formatting only.
+
+/// The runtime's shortest round-trip formatter for `Double` (the one behind `description`),
+/// called directly so that formatting writes into a stack buffer instead of a `String`.
+@_silgen_name("swift_float64ToString")
+private func _float64ToString(
+    _ buffer: UnsafeMutablePointer<UInt8>, _ bufferLength: UInt, _ value: Float64, _ debug: Bool
+) -> UInt64
+
+enum TextWriter {
+    static let newline = UInt8(ascii: "\n")
+
+    /// Appends a `String`'s UTF-8 bytes.
+    @inline(__always)
+    static func append(_ string: String, to buffer: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { buffer.append(contentsOf: $0) }
+    }
+
+    /// Appends an unsigned integer in decimal.
+    static func append(_ value: UInt64, to buffer: inout [UInt8]) {
+        if value < 10 {
+            buffer.append(UInt8(truncatingIfNeeded: value) &+ 48)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value
+            var i = 20
+            while v > 0 {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+                v /= 10
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        }
+    }
+
+    /// Appends a sample value as the text formats want it: `+Inf`, `-Inf`, `NaN`; integral
+    /// values below 2^53 as integers (`42`); everything else as the shortest text that parses
+    /// back to the same double, in Go's `%g` layout (`0.1`, `1e-05`, `1.2345675e+06`).
+    static func append(_ value: Double, to buffer: inout [UInt8]) {
+        if value.isNaN {
+            buffer.append(contentsOf: [0x4E, 0x61, 0x4E])  // NaN
+            return
+        }
+        if value.isInfinite {
+            buffer.append(value < 0 ? 0x2D : 0x2B)
+            buffer.append(contentsOf: [0x49, 0x6E, 0x66])  // Inf
+            return
+        }
+        let magnitude = value.magnitude
+        if magnitude < 9_007_199_254_740_992, magnitude.rounded(.towardZero) == magnitude {
+            if value < 0 { buffer.append(0x2D) }
+            append(UInt64(magnitude), to: &buffer)
+            return
+        }
+        appendShortest(value, to: &buffer)
+    }
+
+    /// Go `strconv.FormatFloat(v, 'g', -1, 64)` layout on top of the runtime's shortest digits.
+    private static func appendShortest(_ value: Double, to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
+            let base = raw.baseAddress!
+            let length = Int(_float64ToString(base, 32, value, false))
+            // Parse the runtime's text ("-12.5", "1e-05", "1.5e+300") into digits and a
+            // decimal point position: value = 0.d1d2d3... x 10^pointPosition.
+            let digits = base + 32
+            var digitCount = 0
+            var pointPosition = 0
+            var sawPoint = false
+            var negative = false
+            var exponent = 0
+            var i = 0
+            while i < length {
+                let c = base[i]
+                switch c {
+                case 0x2D:  // -
+                    negative = true
+                case 0x2E:  // .
+                    sawPoint = true
+                case 0x30...0x39:
+                    if digitCount == 0 && c == 0x30 {
+                        // leading zero: shifts the point when after it
+                        if sawPoint { pointPosition -= 1 }
+                    } else {
+                        digits[digitCount] = c
+                        digitCount += 1
+                        if !sawPoint { pointPosition += 1 }
+                    }
+                case 0x65, 0x45:  // e
+                    var j = i + 1
+                    var expNegative = false
+                    if j < length && (base[j] == 0x2B || base[j] == 0x2D) {
+                        expNegative = base[j] == 0x2D
+                        j += 1
+                    }
+                    while j < length {
+                        exponent = exponent * 10 + Int(base[j] &- 0x30)
+                        j += 1
+                    }
+                    if expNegative { exponent = -exponent }
+                    i = length
+                    continue
+                default:
+                    break
+                }
+                i += 1
+            }
+            while digitCount > 1 && digits[digitCount - 1] == 0x30 { digitCount -= 1 }
+            if digitCount == 0 {
+                buffer.append(0x30)
+                return
+            }
+            pointPosition += exponent
+            if negative { buffer.append(0x2D) }
+            let exp10 = pointPosition - 1
+            if exp10 < -4 || exp10 >= 6 {
+                // %e: d.ddde±XX
+                buffer.append(digits[0])
+                if digitCount > 1 {
+                    buffer.append(0x2E)
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: digits + 1, count: digitCount - 1))
+                }
+                buffer.append(0x65)
+                buffer.append(exp10 < 0 ? 0x2D : 0x2B)
+                let e = exp10.magnitude
+                if e < 10 { buffer.append(0x30) }
+                append(UInt64(e), to: &buffer)
+            } else if pointPosition <= 0 {
+                // 0.000ddd
+                buffer.append(0x30)
+                buffer.append(0x2E)
+                for _ in 0..<(-pointPosition) { buffer.append(0x30) }
+                buffer.append(contentsOf: UnsafeBufferPointer(start: digits, count: digitCount))
+            } else {
+                let intDigits = min(pointPosition, digitCount)
+                buffer.append(contentsOf: UnsafeBufferPointer(start: digits, count: intDigits))
+                if pointPosition > digitCount {
+                    for _ in 0..<(pointPosition - digitCount) { buffer.append(0x30) }
+                } else if digitCount > pointPosition {
+                    buffer.append(0x2E)
+                    buffer.append(
+                        contentsOf: UnsafeBufferPointer(start: digits + pointPosition, count: digitCount - pointPosition))
+                }
+            }
+        }
+    }
+
+    /// Appends a label value with `\`, `"` and line feed escaped (both text formats).
+    static func appendEscapedLabelValue(_ value: String, to buffer: inout [UInt8]) {
+        for byte in value.utf8 {
+            switch byte {
+            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+            case 0x22: buffer.append(0x5C); buffer.append(0x22)
+            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
+            default: buffer.append(byte)
+            }
+        }
+    }
+
+    /// Appends HELP text: `\` and line feed escaped; in OpenMetrics also `"`.
+    static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout [UInt8]) {
+        for byte in help.utf8 {
+            switch byte {
+            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
+            case 0x22 where quotes: buffer.append(0x5C); buffer.append(0x22)
+            default: buffer.append(byte)
+            }
+        }
+    }
+}
