@@ -59,11 +59,41 @@ enum TextWriter {
         appendShortest(value, to: &buffer)
     }
 
+    /// Whether the runtime formatter, called directly, writes what `description` writes. It is
+    /// checked once; if a future runtime changes its contract, formatting falls back to
+    /// `description` (correct, but it allocates for texts longer than 15 bytes).
+    static let runtimeFormatterAgrees: Bool = {
+        let probes: [Double] = [0.00012926680296826567, 0.1, 1e-05, 1.5e300, 123.456, 5e-324, -0.0009069481312281655]
+        return probes.allSatisfy { value in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
+                let length = runtimeFormat(value, into: raw.baseAddress!)
+                return String(decoding: UnsafeBufferPointer(start: raw.baseAddress!, count: length), as: UTF8.self)
+                    == value.description
+            }
+        }
+    }()
+
+    /// Writes the runtime's shortest text for `value` (at most 32 bytes) and returns its length.
+    private static func runtimeFormat(_ value: Double, into text: UnsafeMutablePointer<UInt8>) -> Int {
+        // The runtime leaves some zero digits unwritten, expecting them in place.
+        text.update(repeating: 0x30, count: 32)
+        return Int(_float64ToString(text, 32, value, false))
+    }
+
     /// Go `strconv.FormatFloat(v, 'g', -1, 64)` layout on top of the runtime's shortest digits.
     private static func appendShortest(_ value: Double, to buffer: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
             let base = raw.baseAddress!
-            let length = Int(_float64ToString(base, 32, value, false))
+            var length = 0
+            if runtimeFormatterAgrees {
+                length = runtimeFormat(value, into: base)
+            } else {
+                var text = value.description
+                text.withUTF8 { utf8 in
+                    length = min(utf8.count, 32)
+                    base.update(from: utf8.baseAddress!, count: length)
+                }
+            }
             // Parse the runtime's text ("-12.5", "1e-05", "1.5e+300") into digits and a
             // decimal point position: value = 0.d1d2d3... x 10^pointPosition.
             let digits = base + 32
