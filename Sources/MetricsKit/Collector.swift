@@ -51,7 +51,7 @@ public struct CollectedSample: Sendable {
 
 extension CollectedFamily {
     /// Renders the family in text 0.0.4. Samples with invalid label names are skipped.
-    func render(into buffer: inout [UInt8]) {
+    func render(into buffer: inout ByteSink) {
         TextWriter.append("# HELP \(name) ", to: &buffer)
         TextWriter.appendEscapedHelp(help, quotes: false, to: &buffer)
         TextWriter.append("\n# TYPE \(name) \(type.rawValue)\n", to: &buffer)
@@ -59,14 +59,14 @@ extension CollectedFamily {
             guard sample.suffix.isEmpty || Names.isValidMetricName(name + sample.suffix),
                 sample.labels.allSatisfy({ Names.isValidLabelName($0.name) && !$0.name.hasPrefix("__") })
             else { continue }
-            TextWriter.append(name, to: &buffer)
-            TextWriter.append(sample.suffix, to: &buffer)
+            buffer.append(name)
+            buffer.append(sample.suffix)
             if !sample.labels.isEmpty {
                 buffer.append(UInt8(ascii: "{"))
                 for (i, label) in sample.labels.enumerated() {
                     if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                    TextWriter.append(label.name, to: &buffer)
-                    buffer.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+                    buffer.append(label.name)
+                    buffer.append([UInt8(ascii: "="), UInt8(ascii: "\"")])
                     TextWriter.appendEscapedLabelValue(label.value, to: &buffer)
                     buffer.append(UInt8(ascii: "\""))
                 }

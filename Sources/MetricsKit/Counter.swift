@@ -26,17 +26,17 @@ public class MetricSeries: @unchecked Sendable {
     }
 
     /// Appends this series' sample lines in text format 0.0.4.
-    func render(into buffer: inout [UInt8]) {}
+    func render(into buffer: inout ByteSink) {}
 
     /// Appends `name{labels} ` (or `name ` without labels).
     @inline(__always)
-    final func appendSamplePrefix(_ name: [UInt8], into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: name)
+    final func appendSamplePrefix(_ name: [UInt8], into buffer: inout ByteSink) {
+        buffer.append(name)
         if labelText.isEmpty {
             buffer.append(UInt8(ascii: " "))
         } else {
             buffer.append(UInt8(ascii: "{"))
-            buffer.append(contentsOf: labelText)
+            buffer.append(labelText)
             buffer.append(UInt8(ascii: "}"))
             buffer.append(UInt8(ascii: " "))
         }
@@ -110,7 +110,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         Double(whole.load(ordering: .relaxed)) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
     }
 
-    override func render(into buffer: inout [UInt8]) {
+    override func render(into buffer: inout ByteSink) {
         appendSamplePrefix(descriptor.nameBytes, into: &buffer)
         let fraction = fractionBits.load(ordering: .relaxed)
         if fraction == 0 {
@@ -173,7 +173,7 @@ public final class Gauge: MetricSeries, @unchecked Sendable {
         Double(bitPattern: bits.load(ordering: .relaxed))
     }
 
-    override func render(into buffer: inout [UInt8]) {
+    override func render(into buffer: inout ByteSink) {
         appendSamplePrefix(descriptor.nameBytes, into: &buffer)
         TextWriter.append(value, to: &buffer)
         buffer.append(TextWriter.newline)

@@ -69,11 +69,11 @@ final class FamilyDescriptor: Sendable {
         self.constLabels = constLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         self.buckets = buckets
 
-        var header: [UInt8] = []
-        TextWriter.append("# HELP \(name) ", to: &header)
-        TextWriter.appendEscapedHelp(help, quotes: false, to: &header)
-        TextWriter.append("\n# TYPE \(name) \(type.rawValue)\n", to: &header)
-        self.header = header
+        self.header = ByteSink.bytes { header in
+            header.append("# HELP \(name) ")
+            TextWriter.appendEscapedHelp(help, quotes: false, to: &header)
+            header.append("\n# TYPE \(name) \(type.rawValue)\n")
+        }
         self.nameBytes = Array(name.utf8)
         self.bucketNameBytes = Array((name + "_bucket").utf8)
         self.sumNameBytes = Array((name + "_sum").utf8)
@@ -99,20 +99,20 @@ final class FamilyDescriptor: Sendable {
 
     /// Renders `a="x",b="y"` (no braces) for one series: label values escaped, pairs sorted by name.
     func labelText(for values: [String]) -> [UInt8] {
-        var text: [UInt8] = []
-        for (index, pair) in labelOrder.enumerated() {
-            if index > 0 { text.append(UInt8(ascii: ",")) }
-            text.append(contentsOf: pair.name)
-            text.append(UInt8(ascii: "="))
-            text.append(UInt8(ascii: "\""))
-            switch pair.source {
-            case .constant(let value): TextWriter.appendEscapedLabelValue(value, to: &text)
-            case .variable(let position):
-                TextWriter.appendEscapedLabelValue(position < values.count ? values[position] : "", to: &text)
+        ByteSink.bytes { text in
+            for (index, pair) in labelOrder.enumerated() {
+                if index > 0 { text.append(UInt8(ascii: ",")) }
+                text.append(pair.name)
+                text.append(UInt8(ascii: "="))
+                text.append(UInt8(ascii: "\""))
+                switch pair.source {
+                case .constant(let value): TextWriter.appendEscapedLabelValue(value, to: &text)
+                case .variable(let position):
+                    TextWriter.appendEscapedLabelValue(position < values.count ? values[position] : "", to: &text)
+                }
+                text.append(UInt8(ascii: "\""))
             }
-            text.append(UInt8(ascii: "\""))
         }
-        return text
     }
 
     // MARK: Rejections

@@ -14,27 +14,45 @@ import Synchronization
 final class BucketLayout: @unchecked Sendable {
     /// Finite upper bounds, ascending; the `+Inf` bucket is implied after them.
     @usableFromInline let bounds: UnsafeMutableBufferPointer<Double>
-    /// `le` label values as rendered in text 0.0.4, including `+Inf` last.
-    let leText: [[UInt8]]
+    /// Number of buckets including `+Inf`.
+    @usableFromInline let bucketCount: Int
+    /// For each bucket, `le="<bound>"} ` as rendered in text 0.0.4 (`+Inf` last), laid end to
+    /// end; bucket `i` spans `leOffsets[i]..<leOffsets[i + 1]`.
+    private let leText: UnsafeMutableBufferPointer<UInt8>
+    private let leOffsets: UnsafeMutableBufferPointer<Int>
     /// Serializes scrapes of the family's histograms (the hot/cold swap below).
     let collectLock = Mutex<Void>(())
 
     init(bounds: [Double]) {
         self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
         _ = self.bounds.initialize(from: bounds)
-        var leText: [[UInt8]] = bounds.map { bound in
-            var text: [UInt8] = []
-            TextWriter.append(bound, to: &text)
-            return text
+        self.bucketCount = bounds.count + 1
+        var offsets = [0]
+        let text = ByteSink.bytes { text in
+            for bound in bounds + [.infinity] {
+                text.append(Array(#"le=""#.utf8))
+                if bound.isInfinite { text.append("+Inf") } else { TextWriter.append(bound, to: &text) }
+                text.append(Array(#""} "#.utf8))
+                offsets.append(text.count)
+            }
         }
-        leText.append(Array("+Inf".utf8))
-        self.leText = leText
+        self.leText = .allocate(capacity: text.count)
+        _ = leText.initialize(from: text)
+        self.leOffsets = .allocate(capacity: offsets.count)
+        _ = leOffsets.initialize(from: offsets)
     }
 
-    deinit { bounds.deallocate() }
+    deinit {
+        bounds.deallocate()
+        leText.deallocate()
+        leOffsets.deallocate()
+    }
 
-    /// Number of buckets including `+Inf`.
-    @usableFromInline var bucketCount: Int { leText.count }
+    /// `le="<bound>"} ` of bucket `i`.
+    @inline(__always)
+    func leSuffix(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: UnsafeBufferPointer(leText)[leOffsets[i]..<leOffsets[i + 1]])
+    }
 
     /// Index of the first bucket whose bound is >= value (`bounds.count` for `+Inf`).
     @inlinable @inline(__always)
@@ -204,30 +222,32 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         }
     }
 
-    override func render(into buffer: inout [UInt8]) {
+    override func render(into buffer: inout ByteSink) {
         let d = descriptor
-        collect { counts, total, sum in
-            var cumulative: UInt64 = 0
-            for i in 0..<layout.bucketCount {
-                cumulative &+= counts[i].load(ordering: .relaxed)
-                buffer.append(contentsOf: d.bucketNameBytes)
-                buffer.append(UInt8(ascii: "{"))
-                if !labelText.isEmpty {
-                    buffer.append(contentsOf: labelText)
-                    buffer.append(UInt8(ascii: ","))
+        d.bucketNameBytes.withUnsafeBufferPointer { bucketName in
+            labelText.withUnsafeBufferPointer { labels in
+                collect { counts, total, sum in
+                    var cumulative: UInt64 = 0
+                    for i in 0..<layout.bucketCount {
+                        cumulative &+= counts[i].load(ordering: .relaxed)
+                        buffer.append(bucketName)
+                        buffer.append(UInt8(ascii: "{"))
+                        if !labels.isEmpty {
+                            buffer.append(labels)
+                            buffer.append(UInt8(ascii: ","))
+                        }
+                        buffer.append(layout.leSuffix(i))
+                        TextWriter.append(cumulative, to: &buffer)
+                        buffer.append(TextWriter.newline)
+                    }
+                    appendSamplePrefix(d.sumNameBytes, into: &buffer)
+                    TextWriter.append(sum, to: &buffer)
+                    buffer.append(TextWriter.newline)
+                    appendSamplePrefix(d.countNameBytes, into: &buffer)
+                    TextWriter.append(total, to: &buffer)
+                    buffer.append(TextWriter.newline)
                 }
-                buffer.append(contentsOf: [0x6C, 0x65, 0x3D, 0x22])  // le="
-                buffer.append(contentsOf: layout.leText[i])
-                buffer.append(contentsOf: [0x22, 0x7D, 0x20])  // "}␠
-                TextWriter.append(cumulative, to: &buffer)
-                buffer.append(TextWriter.newline)
             }
-            appendSamplePrefix(d.sumNameBytes, into: &buffer)
-            TextWriter.append(sum, to: &buffer)
-            buffer.append(TextWriter.newline)
-            appendSamplePrefix(d.countNameBytes, into: &buffer)
-            TextWriter.append(total, to: &buffer)
-            buffer.append(TextWriter.newline)
         }
     }
 }

@@ -23,7 +23,8 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     private let makeSeries: @Sendable ([String]) -> Series
     private let detached: Series
     private let seed: UInt64
-    private let table: Mutex<SeriesTable<Series>>
+    /// Holds the series as their base class, so lookups run without generic metadata.
+    private let table: Mutex<SeriesTable>
 
     /// The most series this family holds.
     public let seriesLimit: Int
@@ -95,7 +96,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     }
 
     /// All series, sorted by label values (byte order), as a scrape sees them.
-    public var series: [Series] { table.withLock { $0.sortedSeries() } }
+    public var series: [Series] { table.withLock { $0.sortedSeries() }.map { unsafeDowncast($0, to: Series.self) } }
 
     @inline(__always)
     private func series<Values: LabelValueList>(for values: Values) -> Series {
@@ -104,23 +105,25 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
             return detached
         }
         let hash = values.labelHash(seed: seed)
-        return table.withLock { table -> Series in
+        let found = table.withLock { table -> MetricSeries? in
             if let existing = table.find(values, hash: hash) { return existing }
-            guard table.count < seriesLimit else {
-                descriptor.countRejection(.seriesLimit)
-                return detached
-            }
+            guard table.count < seriesLimit else { return nil }
             let created = makeSeries(values.array)
             table.insert(created, hash: hash)
             return created
         }
+        guard let found else {
+            descriptor.countRejection(.seriesLimit)
+            return detached
+        }
+        return unsafeDowncast(found, to: Series.self)
     }
 }
 
 extension MetricFamily: RegisteredFamily {
-    func render(into buffer: inout [UInt8]) {
+    func render(into buffer: inout ByteSink) {
         let all = table.withLock { $0.sortedSeries() }
-        buffer.append(contentsOf: descriptor.header)
+        buffer.append(descriptor.header)
         for series in all { series.render(into: &buffer) }
     }
 }
@@ -128,7 +131,7 @@ extension MetricFamily: RegisteredFamily {
 /// What a registry keeps: something with a descriptor that renders itself.
 protocol RegisteredFamily: AnyObject, Sendable {
     var descriptor: FamilyDescriptor { get }
-    func render(into buffer: inout [UInt8])
+    func render(into buffer: inout ByteSink)
 }
 
 // MARK: - Label value lists
@@ -202,23 +205,35 @@ enum LabelHash {
 
     @inline(__always)
     static func mix(_ state: UInt64, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var h = (state ^ UInt64(truncatingIfNeeded: bytes.count)) &* k
-        guard var p = UnsafeRawPointer(bytes.baseAddress) else { return h }
-        var remaining = bytes.count
-        while remaining >= 8 {
-            h = (h ^ p.loadUnaligned(as: UInt64.self)) &* k
-            h ^= h >> 32
-            p += 8
-            remaining -= 8
+        let count = bytes.count
+        var h = (state ^ UInt64(truncatingIfNeeded: count)) &* k
+        guard let p = UnsafeRawPointer(bytes.baseAddress), count > 0 else { return h }
+        if count >= 8 {
+            var offset = 0
+            while offset + 8 < count {
+                h = step(h, p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset += 8
+            }
+            // The last 8 bytes, overlapping the previous word when the count is not a multiple of 8.
+            return step(h, p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
         }
-        if remaining > 0 {
-            var tail: UInt64 = 0
-            for i in 0..<remaining { tail |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
-            h = (h ^ tail) &* k
-            h ^= h >> 32
+        let word: UInt64
+        if count >= 4 {
+            word = UInt64(p.loadUnaligned(as: UInt32.self)) << 32
+                | UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+        } else {
+            word = UInt64(p.load(as: UInt8.self)) << 16 | UInt64(p.load(fromByteOffset: count >> 1, as: UInt8.self)) << 8
+                | UInt64(p.load(fromByteOffset: count - 1, as: UInt8.self))
         }
-        return h
+        return step(h, word)
+    }
+
+    private static let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    @inline(__always)
+    private static func step(_ h: UInt64, _ word: UInt64) -> UInt64 {
+        let m = (h ^ word).multipliedFullWidth(by: k)
+        return m.high ^ m.low
     }
 
     @inline(__always)
@@ -237,15 +252,15 @@ enum LabelHash {
 
 /// Open addressing with linear probing and backward-shift deletion; load factor <= 1/2.
 /// Also caches the series sorted by label values for scrapes, rebuilt only after a change.
-struct SeriesTable<Series: MetricSeries>: ~Copyable {
+struct SeriesTable: ~Copyable {
     private var hashes: [UInt64] = Array(repeating: 0, count: 8)
-    private var slots: [Series?] = Array(repeating: nil, count: 8)
-    private var sorted: [Series]? = []
+    private var slots: [MetricSeries?] = Array(repeating: nil, count: 8)
+    private var sorted: [MetricSeries]? = []
     private(set) var count = 0
 
     private var mask: Int { hashes.count - 1 }
 
-    func find<Values: LabelValueList>(_ values: Values, hash: UInt64) -> Series? {
+    func find<Values: LabelValueList>(_ values: Values, hash: UInt64) -> MetricSeries? {
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let h = hashes[i]
@@ -255,14 +270,14 @@ struct SeriesTable<Series: MetricSeries>: ~Copyable {
         }
     }
 
-    mutating func insert(_ series: Series, hash: UInt64) {
+    mutating func insert(_ series: MetricSeries, hash: UInt64) {
         if (count + 1) * 2 > hashes.count { grow() }
         place(series, hash: hash)
         count += 1
         sorted = nil
     }
 
-    private mutating func place(_ series: Series, hash: UInt64) {
+    private mutating func place(_ series: MetricSeries, hash: UInt64) {
         var i = Int(truncatingIfNeeded: hash) & mask
         while hashes[i] != 0 { i = (i &+ 1) & mask }
         hashes[i] = hash
@@ -308,7 +323,7 @@ struct SeriesTable<Series: MetricSeries>: ~Copyable {
     }
 
     /// The series ordered by label values, compared as UTF-8 bytes.
-    mutating func sortedSeries() -> [Series] {
+    mutating func sortedSeries() -> [MetricSeries] {
         if let sorted { return sorted }
         let result = slots.compactMap { $0 }.sorted { lhs, rhs in
             for (l, r) in zip(lhs.labelValues, rhs.labelValues) where l != r {

@@ -37,6 +37,8 @@ public final class MetricRegistry: Sendable {
     public let defaultSeriesLimit: Int
 
     private let state: Mutex<State>
+    /// The sink the last scrape rendered into, kept so the next one reuses its memory.
+    private let scratch = Mutex<ByteSink?>(nil)
 
     /// Creates an empty registry.
     /// - Parameter defaultSeriesLimit: the most series a labeled family holds unless its
@@ -186,6 +188,23 @@ public final class MetricRegistry: Sendable {
     /// Reuse the buffer across scrapes (`removeAll(keepingCapacity: true)`): in steady state a
     /// scrape then allocates nothing per series.
     public func render(into buffer: inout [UInt8]) {
+        var sink = scratch.withLock { $0.take() } ?? ByteSink(capacity: 4096)
+        render(into: &sink)
+        buffer.append(contentsOf: sink.bytes)
+        sink.removeAll()
+        scratch.withLock { kept in
+            // Keep one sink (the larger) for the next scrape; a concurrent scrape's goes away.
+            if let previous = kept, previous.capacity >= sink.capacity {
+                sink.release()
+            } else {
+                kept?.release()
+                kept = sink
+            }
+        }
+    }
+
+    /// Renders into a sink: one pass over the sorted families, no per-series allocation.
+    func render(into buffer: inout ByteSink) {
         let entries = state.withLock { $0.sortedEntries() }
         var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
         for (name, entry) in entries {
@@ -209,7 +228,7 @@ public final class MetricRegistry: Sendable {
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    private func renderRejections(of entries: [(String, Entry)], into buffer: inout [UInt8]) {
+    private func renderRejections(of entries: [(String, Entry)], into buffer: inout ByteSink) {
         var wroteHeader = false
         for (_, entry) in entries {
             guard case .family(let family) = entry else { continue }
@@ -357,17 +376,17 @@ final class CallbackFamily: RegisteredFamily {
         self.labelText = descriptor.labelText(for: [])
     }
 
-    func render(into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: descriptor.header)
+    func render(into buffer: inout ByteSink) {
+        buffer.append(descriptor.header)
         let current = value()
         if descriptor.type == .counter && !(current >= 0 && current.isFinite) {
             descriptor.countRejection(.invalidValue)
             return
         }
-        buffer.append(contentsOf: descriptor.nameBytes)
+        buffer.append(descriptor.nameBytes)
         if !labelText.isEmpty {
             buffer.append(UInt8(ascii: "{"))
-            buffer.append(contentsOf: labelText)
+            buffer.append(labelText)
             buffer.append(UInt8(ascii: "}"))
         }
         buffer.append(UInt8(ascii: " "))

@@ -13,41 +13,46 @@ enum TextWriter {
     static let newline = UInt8(ascii: "\n")
 
     /// Appends a `String`'s UTF-8 bytes.
-    @inline(__always)
-    static func append(_ string: String, to buffer: inout [UInt8]) {
-        var string = string
-        string.withUTF8 { buffer.append(contentsOf: $0) }
+    static func append(_ string: String, to buffer: inout ByteSink) {
+        buffer.append(string)
     }
 
     /// Appends an unsigned integer in decimal.
-    static func append(_ value: UInt64, to buffer: inout [UInt8]) {
+    static func append(_ value: UInt64, to buffer: inout ByteSink) {
         if value < 10 {
             buffer.append(UInt8(truncatingIfNeeded: value) &+ 48)
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = value
-            var i = 20
-            while v > 0 {
-                i -= 1
-                digits[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
-                v /= 10
-            }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        var length = 1
+        var bound: UInt64 = 10
+        while length < 20 && value >= bound {
+            length += 1
+            bound = bound &* 10
         }
+        buffer.reserve(length)
+        let digits = buffer.tail
+        var v = value
+        var i = length
+        while i > 0 {
+            i -= 1
+            let (quotient, remainder) = v.quotientAndRemainder(dividingBy: 10)
+            digits[i] = UInt8(truncatingIfNeeded: remainder) &+ 48
+            v = quotient
+        }
+        buffer.advance(by: length)
     }
 
     /// Appends a sample value as the text formats want it: `+Inf`, `-Inf`, `NaN`; integral
     /// values below 2^53 as integers (`42`); everything else as the shortest text that parses
     /// back to the same double, in Go's `%g` layout (`0.1`, `1e-05`, `1.2345675e+06`).
-    static func append(_ value: Double, to buffer: inout [UInt8]) {
+    static func append(_ value: Double, to buffer: inout ByteSink) {
         if value.isNaN {
-            buffer.append(contentsOf: [0x4E, 0x61, 0x4E])  // NaN
+            buffer.append([0x4E, 0x61, 0x4E])  // NaN
             return
         }
         if value.isInfinite {
             buffer.append(value < 0 ? 0x2D : 0x2B)
-            buffer.append(contentsOf: [0x49, 0x6E, 0x66])  // Inf
+            buffer.append([0x49, 0x6E, 0x66])  // Inf
             return
         }
         let magnitude = value.magnitude
@@ -81,7 +86,7 @@ enum TextWriter {
     }
 
     /// Go `strconv.FormatFloat(v, 'g', -1, 64)` layout on top of the runtime's shortest digits.
-    private static func appendShortest(_ value: Double, to buffer: inout [UInt8]) {
+    private static func appendShortest(_ value: Double, to buffer: inout ByteSink) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
             let base = raw.baseAddress!
             var length = 0
@@ -151,7 +156,7 @@ enum TextWriter {
                 buffer.append(digits[0])
                 if digitCount > 1 {
                     buffer.append(0x2E)
-                    buffer.append(contentsOf: UnsafeBufferPointer(start: digits + 1, count: digitCount - 1))
+                    buffer.append(UnsafeBufferPointer(start: digits + 1, count: digitCount - 1))
                 }
                 buffer.append(0x65)
                 buffer.append(exp10 < 0 ? 0x2D : 0x2B)
@@ -163,23 +168,23 @@ enum TextWriter {
                 buffer.append(0x30)
                 buffer.append(0x2E)
                 for _ in 0..<(-pointPosition) { buffer.append(0x30) }
-                buffer.append(contentsOf: UnsafeBufferPointer(start: digits, count: digitCount))
+                buffer.append(UnsafeBufferPointer(start: digits, count: digitCount))
             } else {
                 let intDigits = min(pointPosition, digitCount)
-                buffer.append(contentsOf: UnsafeBufferPointer(start: digits, count: intDigits))
+                buffer.append(UnsafeBufferPointer(start: digits, count: intDigits))
                 if pointPosition > digitCount {
                     for _ in 0..<(pointPosition - digitCount) { buffer.append(0x30) }
                 } else if digitCount > pointPosition {
                     buffer.append(0x2E)
                     buffer.append(
-                        contentsOf: UnsafeBufferPointer(start: digits + pointPosition, count: digitCount - pointPosition))
+                        UnsafeBufferPointer(start: digits + pointPosition, count: digitCount - pointPosition))
                 }
             }
         }
     }
 
     /// Appends a label value with `\`, `"` and line feed escaped (both text formats).
-    static func appendEscapedLabelValue(_ value: String, to buffer: inout [UInt8]) {
+    static func appendEscapedLabelValue(_ value: String, to buffer: inout ByteSink) {
         for byte in value.utf8 {
             switch byte {
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
@@ -191,7 +196,7 @@ enum TextWriter {
     }
 
     /// Appends HELP text: `\` and line feed escaped; in OpenMetrics also `"`.
-    static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout [UInt8]) {
+    static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout ByteSink) {
         for byte in help.utf8 {
             switch byte {
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)

@@ -109,9 +109,7 @@ struct ConformanceTests {
         /// How a parser sees a bound: `le` values as written by Go's %g (1 not 1.0).
         static func goBound(_ bound: Double) -> String {
             if bound.isInfinite { return "+Inf" }
-            var buffer: [UInt8] = []
-            TextWriter.append(bound, to: &buffer)
-            return String(decoding: buffer, as: UTF8.self)
+            return String(decoding: ByteSink.bytes { TextWriter.append(bound, to: &$0) }, as: UTF8.self)
         }
     }
 

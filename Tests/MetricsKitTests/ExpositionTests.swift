@@ -5,9 +5,7 @@ import Testing
 @Suite("Text exposition 0.0.4")
 struct ExpositionTests {
     private func formatted(_ value: Double) -> String {
-        var buffer: [UInt8] = []
-        TextWriter.append(value, to: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+        String(decoding: ByteSink.bytes { TextWriter.append(value, to: &$0) }, as: UTF8.self)
     }
 
     @Test func numbers() {
@@ -42,11 +40,9 @@ struct ExpositionTests {
     }
 
     @Test func integersUpTo64Bits() {
-        var buffer: [UInt8] = []
-        for value: UInt64 in [0, 7, 10, 99, 100, 12345, UInt64.max] {
-            buffer.removeAll()
-            TextWriter.append(value, to: &buffer)
-            #expect(String(decoding: buffer, as: UTF8.self) == String(value))
+        for value: UInt64 in [0, 7, 9, 10, 99, 100, 12345, 999_999_999, 1_000_000_000, UInt64.max] {
+            let text = String(decoding: ByteSink.bytes { TextWriter.append(value, to: &$0) }, as: UTF8.self)
+            #expect(text == String(value))
         }
     }
 
