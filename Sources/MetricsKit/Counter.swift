@@ -4,19 +4,20 @@ import Synchronization
 ///
 /// ``Counter``, ``Gauge`` and ``Histogram`` are its subclasses; you do not subclass it yourself.
 public class MetricSeries: @unchecked Sendable {
-    /// The values of the family's variable labels, in the order of its label names.
-    public let labelValues: [String]
     /// The family this series belongs to (names, header, rejection counters).
     let descriptor: FamilyDescriptor
-    /// `a="x",b="y"`: all label pairs, constant and variable, escaped and sorted by name,
-    /// rendered once when the series is created.
-    let labelText: [UInt8]
+    /// The label text and the raw label values in one allocation (see ``SeriesKey``).
+    let key: UnsafeMutableBufferPointer<UInt8>
 
     init(descriptor: FamilyDescriptor, labelValues: [String]) {
         self.descriptor = descriptor
-        self.labelValues = labelValues
-        self.labelText = descriptor.labelText(for: labelValues)
+        self.key = SeriesKey.allocate(labelText: descriptor.labelText(for: labelValues), values: labelValues)
     }
+
+    deinit { key.deallocate() }
+
+    /// The values of the family's variable labels, in the order of its label names.
+    public var labelValues: [String] { SeriesKey.values(key) }
 
     /// Counts an update refused for its value (kept out of line: the hot path only branches here).
     @usableFromInline
@@ -31,6 +32,13 @@ public class MetricSeries: @unchecked Sendable {
     /// Appends `name{labels} ` (or `name ` without labels).
     @inline(__always)
     final func appendSamplePrefix(_ name: [UInt8], into buffer: inout ByteSink) {
+        appendSamplePrefix(name, labelText: SeriesKey.labelText(key), into: &buffer)
+    }
+
+    @inline(__always)
+    final func appendSamplePrefix(
+        _ name: [UInt8], labelText: UnsafeBufferPointer<UInt8>, into buffer: inout ByteSink
+    ) {
         buffer.append(name)
         if labelText.isEmpty {
             buffer.append(UInt8(ascii: " "))

@@ -225,7 +225,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     override func render(into buffer: inout ByteSink) {
         let d = descriptor
         d.bucketNameBytes.withUnsafeBufferPointer { bucketName in
-            labelText.withUnsafeBufferPointer { labels in
+            do {
+                let labels = SeriesKey.labelText(key)
                 collect { counts, total, sum in
                     var cumulative: UInt64 = 0
                     for i in 0..<layout.bucketCount {
@@ -240,10 +241,10 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                         TextWriter.append(cumulative, to: &buffer)
                         buffer.append(TextWriter.newline)
                     }
-                    appendSamplePrefix(d.sumNameBytes, into: &buffer)
+                    appendSamplePrefix(d.sumNameBytes, labelText: labels, into: &buffer)
                     TextWriter.append(sum, to: &buffer)
                     buffer.append(TextWriter.newline)
-                    appendSamplePrefix(d.countNameBytes, into: &buffer)
+                    appendSamplePrefix(d.countNameBytes, labelText: labels, into: &buffer)
                     TextWriter.append(total, to: &buffer)
                     buffer.append(TextWriter.newline)
                 }
