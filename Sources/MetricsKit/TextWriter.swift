@@ -68,7 +68,7 @@ enum TextWriter {
     /// checked once; if a future runtime changes its contract, formatting falls back to
     /// `description` (correct, but it allocates for texts longer than 15 bytes).
     static let runtimeFormatterAgrees: Bool = {
-        let probes: [Double] = [0.00012926680296826567, 0.1, 1e-05, 1.5e300, 123.456, 5e-324, -0.0009069481312281655]
+        let probes: [Double] = [0.00012926680296826567, 0.1, 1e-05, 1.5e300, 123.456, Double.leastNonzeroMagnitude, -0.0009069481312281655]
         return probes.allSatisfy { value in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
                 let length = runtimeFormat(value, into: raw.baseAddress!)

@@ -44,8 +44,8 @@ struct ConformanceTests {
             help["corpus_reading"] = "Special and ordinary floats."
             let readings: [(String, Double)] = [
                 ("nan", .nan), ("pos_inf", .infinity), ("neg_inf", -.infinity), ("tiny", 1e-300), ("huge", 1.5e300),
-                ("tenth", 0.1), ("negative", -2.5), ("zero", 0), ("third", 1.0 / 3), ("big_int", 9_007_199_254_740_993),
-                ("subnormal", 5e-324), ("million_half", 1234567.5),
+                ("tenth", 0.1), ("negative", -2.5), ("zero", 0), ("third", 1.0 / 3), ("big_int", 9_007_199_254_740_994),
+                ("subnormal", .leastNonzeroMagnitude), ("million_half", 1234567.5),
             ]
             for (name, value) in readings {
                 gauge.labels(name).set(value)
