@@ -5,13 +5,34 @@ let package = Package(
     name: "MetricsKit",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "MetricsKit", targets: ["MetricsKit"])
+        .library(name: "MetricsKit", targets: ["MetricsKit"]),
+        .library(name: "MetricsKitHTTP", targets: ["MetricsKitHTTP"]),
+        .executable(name: "metrics-app", targets: ["metrics-app"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The client library: no package dependencies, only the standard library,
         // Synchronization and the C library.
         .target(name: "MetricsKit"),
+        // libmicrohttpd and zlib, from Debian's -dev packages.
+        .systemLibrary(
+            name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // An HTTP server over libmicrohttpd that serves a registry and instruments requests.
+        .target(name: "MetricsKitHTTP", dependencies: ["MetricsKit", "CMicroHTTPD", "CZlib"]),
+        // The demo workload: configuration and wiring only.
+        .executableTarget(
+            name: "metrics-app",
+            dependencies: [
+                "MetricsKitHTTP", "MetricsKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit"]),
+        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit"]),
     ],
     swiftLanguageModes: [.v6]
 )
