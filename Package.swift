@@ -32,7 +32,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit"]),
-        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit"]),
+        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "metrics-app"]),
     ],
     swiftLanguageModes: [.v6]
 )

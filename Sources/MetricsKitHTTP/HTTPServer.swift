@@ -161,6 +161,14 @@ public final class HTTPServer: @unchecked Sendable {
             requestsInFlight.wrappingAdd(1, ordering: .relaxed)
             if context.instrumented { configuration.metrics?.inFlight.increment() }
             state.pointee = Unmanaged.passRetained(context).toOpaque()
+            if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length"),
+                let length = Int(String(cString: declared)), length > configuration.maxBodySize
+            {
+                // Refuse a declared oversized body before reading it; MHD then closes the
+                // connection instead of receiving the rest.
+                context.bodyBytes = length
+                return context.proceed()
+            }
             return MHD_Result.YES
         }
         let context = Unmanaged<RequestContext>.fromOpaque(existing).takeUnretainedValue()

@@ -1,0 +1,215 @@
+import Dispatch
+import Foundation
+import MetricsKit
+import MetricsKitHTTP
+import Synchronization
+import Testing
+
+/// A server on an ephemeral loopback port, with the demo's routes, in this process.
+final class TestServer: Sendable {
+    let registry = MetricRegistry()
+    let metrics: HTTPMetrics
+    let server: HTTPServer
+    var port: Int { server.port }
+
+    init(threads: Int = 2, delayMilliseconds: Int = 0, configure: (inout HTTPServer.Configuration) -> Void = { _ in }) throws {
+        metrics = try HTTPMetrics(registry: registry)
+        let router = Router()
+        router.add("/health", instrumented: false) { _ in .text("OK\n") }
+        router.addMetrics(registry)
+        router.add("/") { _, responder in
+            if delayMilliseconds == 0 { return responder.respond(.text("hello\n")) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMilliseconds)) {
+                responder.respond(.text("hello\n"))
+            }
+        }
+        router.add("/echo-method", methods: [.get, .post]) { request in .text(request.method.rawValue) }
+        var configuration = HTTPServer.Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.threads = threads
+        configuration.metrics = metrics
+        configure(&configuration)
+        server = HTTPServer(configuration: configuration, router: router)
+        try server.start()
+    }
+
+    deinit { server.shutdown(gracePeriod: .seconds(1)) }
+}
+
+/// Runs `body` on `count` threads of its own (clients that block need real threads, not the
+/// Dispatch pool's two) and waits for all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for i in 0..<count {
+        group.enter()
+        Thread.detachNewThread {
+            body(i)
+            group.leave()
+        }
+    }
+    group.wait()
+}
+
+@Suite("HTTP server over real sockets")
+struct HTTPServerTests {
+    @Test func countsAreExactAfterConcurrentRequests() throws {
+        let app = try TestServer()
+        let threads = 8
+        let perThread = 50
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            guard let client = try? RawHTTPClient(port: app.port) else {
+                failures.wrappingAdd(perThread, ordering: .relaxed)
+                return
+            }
+            for _ in 0..<perThread where (try? client.request("GET", "/"))?.status != 200 {
+                failures.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        let values = samples(try RawHTTPClient.get("/metrics", port: app.port).text)
+        #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == Double(threads * perThread))
+        #expect(values["http_request_duration_seconds_count{method=\"GET\",path=\"/\"}"] == Double(threads * perThread))
+        #expect(values["http_requests_in_flight"] == 0)
+        // /metrics and /health are not counted.
+        #expect(!values.keys.contains { $0.contains("path=\"/metrics\"") || $0.contains("path=\"/health\"") })
+    }
+
+    @Test func metricsBodyPassesPromtool() throws {
+        let app = try TestServer()
+        for path in ["/", "/", "/missing", "/echo-method"] { _ = try RawHTTPClient.get(path, port: app.port) }
+        let response = try RawHTTPClient.get("/metrics", port: app.port)
+        #expect(response.status == 200)
+        #expect(response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        guard let promtool = Tools.find("promtool") else {
+            Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
+            return
+        }
+        let (status, output) = try Tools.run(promtool, ["check", "metrics"], input: response.body)
+        #expect(status == 0 && output.isEmpty, "\(String(decoding: output, as: UTF8.self))\n\(response.text)")
+    }
+
+    @Test func keepAliveReusesTheConnection() throws {
+        let app = try TestServer()
+        let client = try RawHTTPClient(port: app.port)
+        for _ in 0..<5 {
+            let response = try client.request("GET", "/health")
+            #expect(response.status == 200)
+            #expect(response.text == "OK\n")
+            #expect(response.headers["connection"]?.lowercased() != "close")
+        }
+    }
+
+    @Test func headAnswersWithoutBody() throws {
+        let app = try TestServer()
+        let client = try RawHTTPClient(port: app.port)
+        let head = try client.request("HEAD", "/")
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        #expect(head.headers["content-length"] == "6")
+        // The connection is still in step: the next response is whole.
+        #expect(try client.request("GET", "/").text == "hello\n")
+    }
+
+    @Test func unknownPathIs404AndWrongMethodIs405WithAllow() throws {
+        let app = try TestServer()
+        #expect(try RawHTTPClient.get("/nope", port: app.port).status == 404)
+        let wrong = try RawHTTPClient.get("/", port: app.port, method: "DELETE")
+        #expect(wrong.status == 405)
+        #expect(wrong.headers["allow"] == "GET, HEAD")
+        let echo = try RawHTTPClient.get("/echo-method", port: app.port, method: "POST")
+        #expect(echo.text == "POST")
+        let values = samples(try RawHTTPClient.get("/metrics", port: app.port).text)
+        #expect(values["http_requests_total{method=\"GET\",path=\"unmatched\",status=\"404\"}"] == 1)
+        #expect(values["http_requests_total{method=\"DELETE\",path=\"/\",status=\"405\"}"] == 1)
+    }
+
+    @Test func gzipBodyDecodesToThePlainBody() throws {
+        let app = try TestServer()
+        let plain = try RawHTTPClient.get("/metrics", port: app.port)
+        let compressed = try RawHTTPClient.get("/metrics", port: app.port, headers: ["Accept-Encoding": "gzip"])
+        #expect(plain.headers["content-encoding"] == nil)
+        #expect(compressed.headers["content-encoding"] == "gzip")
+        #expect(compressed.headers["vary"] == "Accept-Encoding")
+        guard let gzip = Tools.find("gzip") else {
+            Issue.record("gzip not found: apt-get install -y gzip")
+            return
+        }
+        let (status, decoded) = try Tools.run(gzip, ["-dc"], input: compressed.body)
+        #expect(status == 0)
+        // Nothing instruments /metrics, so both scrapes see the same registry state.
+        #expect(decoded == plain.body)
+        let refused = try RawHTTPClient.get("/metrics", port: app.port, headers: ["Accept-Encoding": "gzip;q=0"])
+        #expect(refused.headers["content-encoding"] == nil)
+    }
+
+    @Test func randomPathsAndOddMethodsKeepSeriesBounded() throws {
+        let app = try TestServer()
+        let client = try RawHTTPClient(port: app.port)
+        let methods = ["GET", "POST", "PUT", "FOO", "BREW", "PROPFIND", "get", "X-\(UInt32.random(in: 0...9999))"]
+        for i in 0..<10_000 {
+            let path = "/\(UInt64.random(in: 0...UInt64.max))/\(i)"
+            let response = try client.request(methods[i % methods.count], path)
+            #expect(response.status == 404, "\(methods[i % methods.count]) \(path)")
+        }
+        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        let series = text.split(separator: "\n").filter { $0.hasPrefix("http_requests_total{") }
+        #expect(series.count <= 4, "\(series)")
+        #expect(!text.contains("FOO") && !text.contains("BREW"))
+        #expect(text.contains("http_requests_total{method=\"OTHER\",path=\"unmatched\",status=\"404\"}"))
+    }
+
+    @Test func delayedResponsesHoldNoThread() throws {
+        // One server thread, 40 requests that each answer after 300 ms: if waiting held the
+        // thread they would take 12 s; suspended, they overlap.
+        let app = try TestServer(threads: 1, delayMilliseconds: 300)
+        let start = ContinuousClock.now
+        let ok = Atomic<Int>(0)
+        onThreads(40) { _ in
+            if (try? RawHTTPClient.get("/", port: app.port))?.status == 200 { ok.wrappingAdd(1, ordering: .relaxed) }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(ok.load(ordering: .relaxed) == 40)
+        #expect(elapsed < .seconds(3), "took \(elapsed)")
+    }
+
+    @Test func shutdownFinishesDelayedRequests() throws {
+        let app = try TestServer(delayMilliseconds: 400)
+        let results = Mutex<[Int]>([])
+        let group = DispatchGroup()
+        for _ in 0..<10 {
+            DispatchQueue.global().async(group: group) {
+                let status = (try? RawHTTPClient.get("/", port: app.port))?.status ?? -1
+                results.withLock { $0.append(status) }
+            }
+        }
+        while app.server.inFlight < 10 { usleep(1_000) }
+        #expect(app.server.shutdown(gracePeriod: .seconds(5)))
+        group.wait()
+        #expect(results.withLock { $0 } == Array(repeating: 200, count: 10))
+    }
+
+    @Test func shutdownPastItsDeadlineAnswers503() throws {
+        let app = try TestServer(delayMilliseconds: 5_000)
+        let status = Mutex<Int>(0)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let answer = (try? RawHTTPClient.get("/", port: app.port))?.status ?? -1
+            status.withLock { $0 = answer }
+        }
+        while app.server.inFlight < 1 { usleep(1_000) }
+        #expect(!app.server.shutdown(gracePeriod: .milliseconds(200)))
+        group.wait()
+        #expect(status.withLock { $0 } == 503)
+    }
+
+    @Test func oneCallServesARegistry() throws {
+        let registry = MetricRegistry()
+        try registry.counter("jobs_total", help: "Jobs.").increment()
+        let server = try HTTPServer.metrics(registry, host: "127.0.0.1", port: 0)
+        defer { server.shutdown(gracePeriod: .zero) }
+        let response = try RawHTTPClient.get("/metrics", port: server.port)
+        #expect(response.text.contains("\njobs_total 1\n"))
+    }
+}

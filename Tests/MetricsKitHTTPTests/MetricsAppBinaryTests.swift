@@ -1,0 +1,172 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The built metrics-app, run as a subprocess on an ephemeral port.
+final class AppProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let output = Pipe()
+
+    init(_ arguments: [String]) throws {
+        port = try AppProcess.freePort()
+        process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
+        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? RawHTTPClient.get("/healthz", port: port))?.status == 200 { return }
+            usleep(20_000)
+        }
+        process.terminate()
+        throw RawHTTPClient.Failure(description: "metrics-app did not come up on port \(port)")
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var log: String {
+        String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+    }
+
+    /// Resident set size in bytes, from /proc.
+    var residentBytes: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return -1 }
+        return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw RawHTTPClient.Failure(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+@Suite("metrics-app binary")
+struct MetricsAppBinaryTests {
+    @Test func servesEndpointsAndExactCounts() throws {
+        let app = try AppProcess(["--delay-max", "0", "--threads", "2"])
+        onThreads(4) { _ in
+            let client = try? RawHTTPClient(port: app.port)
+            for _ in 0..<25 { _ = try? client?.request("GET", "/") }
+        }
+        #expect(try RawHTTPClient.get("/health", port: app.port).text == "OK\n")
+        #expect(try RawHTTPClient.get("/readyz", port: app.port).status == 200)
+        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        let values = samples(text)
+        #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 100)
+        #expect(values["metrics_app_build_info{version=\"0.1.0\"}"] == 1)
+        #expect(values["process_resident_memory_bytes"] ?? 0 > 0)
+        #expect(!text.contains("path=\"/health\"") && !text.contains("path=\"/readyz\""))
+        guard let promtool = Tools.find("promtool") else {
+            Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
+            return
+        }
+        let (status, output) = try Tools.run(promtool, ["check", "metrics"], input: Array(text.utf8))
+        #expect(status == 0 && output.isEmpty, "\(String(decoding: output, as: UTF8.self))")
+    }
+
+    @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
+        let app = try AppProcess(["--delay-min", "600", "--delay-max", "800"])
+        // A connection opened before the signal, to ask /readyz while draining.
+        let probe = try RawHTTPClient(port: app.port)
+        #expect(try probe.request("GET", "/readyz").status == 200)
+        let statuses = Mutex<[Int]>([])
+        let group = DispatchGroup()
+        for _ in 0..<20 {
+            group.enter()
+            Thread.detachNewThread {
+                let status = (try? RawHTTPClient.get("/", port: app.port))?.status ?? -1
+                statuses.withLock { $0.append(status) }
+                group.leave()
+            }
+        }
+        usleep(300_000)  // all 20 are waiting out their delay
+        app.signal(SIGTERM)
+        usleep(100_000)
+        let readiness = try probe.request("GET", "/readyz")
+        #expect(readiness.status == 503)
+        #expect(readiness.headers["connection"]?.lowercased() == "close")
+        #expect(throws: (any Error).self) { try RawHTTPClient.get("/health", port: app.port) }  // no new connections
+        group.wait()
+        #expect(statuses.withLock { $0 } == Array(repeating: 200, count: 20))
+        #expect(app.waitForExit(timeout: .seconds(10)) == 0)
+    }
+
+    @Test func hostileLoadLeavesServiceUpAndMemoryBounded() throws {
+        let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3"])
+        let before = app.residentBytes
+        // Garbage, over-long headers and oversized bodies, many times over.
+        for i in 0..<200 {
+            let client = try RawHTTPClient(port: app.port)
+            switch i % 3 {
+            case 0: client.send([UInt8](repeating: UInt8(i & 0xFF), count: 4096))
+            case 1: client.send("GET / HTTP/1.1\r\nX-Long: " + String(repeating: "z", count: 100_000) + "\r\n\r\n")
+            default: client.send("POST / HTTP/1.1\r\nContent-Length: 10485760\r\n\r\n" + String(repeating: "b", count: 65536))
+            }
+        }
+        // Slow connections trickling bytes while a normal client asks for /health.
+        var slow: [RawHTTPClient] = []
+        for _ in 0..<500 {
+            if let client = try? RawHTTPClient(port: app.port) {
+                client.send("GET /health HTTP/1.1\r\n")
+                slow.append(client)
+            }
+        }
+        var worst = Duration.zero
+        for round in 0..<10 {
+            for client in slow { client.send("X-\(round): y\r\n") }
+            let start = ContinuousClock.now
+            #expect(try RawHTTPClient.get("/health", port: app.port).status == 200)
+            worst = max(worst, ContinuousClock.now - start)
+        }
+        #expect(worst < .milliseconds(100), "slowest /health: \(worst)")
+        let during = app.residentBytes
+        #expect(during - before < 64 << 20, "RSS grew from \(before) to \(during) bytes")
+        #expect(app.process.isRunning)
+        slow.removeAll()
+        #expect(try RawHTTPClient.get("/", port: app.port).status == 200)
+    }
+
+    @Test func rejectsBadConfigurationWithAClearMessage() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
+        process.arguments = ["--delay-min", "500", "--delay-max", "100"]
+        let output = Pipe()
+        process.standardError = output
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("--delay-min (500) is above --delay-max (100)"), "\(text)")
+    }
+}
