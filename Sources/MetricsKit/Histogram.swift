@@ -85,16 +85,32 @@ final class BucketLayout: @unchecked Sendable {
 /// `_count`, and `_sum` is the sum of exactly those observations, however many threads
 /// observe meanwhile.
 ///
+/// To keep threads on different CPUs from fighting over the same cache lines, a histogram
+/// keeps one such double buffer per stripe (up to 4, one per CPU), each on its own cache
+/// lines; `observe` uses the stripe of the CPU it runs on, and a scrape adds the stripes up.
+///
 /// A NaN or infinite observation is refused (it would poison `_sum` for the life of the
 /// process) and counted as `metricskit_rejected_updates_total{reason="invalid_value"}`.
 public final class Histogram: MetricSeries, @unchecked Sendable {
     @usableFromInline let layout: BucketLayout
-    /// Word 0: bit 63 is the index of the hot half, bits 0...62 count observations started.
-    /// Then two halves, each `bucketCount` non-cumulative bucket counts and the sum's bits.
+    /// `stripeCount` stripes, `stripeStride` words apart (a multiple of a cache line). In each,
+    /// word 0: bit 63 is the index of the hot half, bits 0...62 count observations started;
+    /// then two halves, each `bucketCount` non-cumulative bucket counts and the sum's bits.
     /// A bucket increment is the last step of an observation, so a half's bucket counts
     /// add up to the observations it has completed.
     @usableFromInline let storage: UnsafeMutablePointer<Atomic<UInt64>>
     @usableFromInline let halfStride: Int
+    @usableFromInline let stripeStride: Int
+    @usableFromInline static let stripeMask = Histogram.stripeCount - 1
+
+    /// One stripe per CPU (a power of two), at most 4.
+    static let stripeCount: Int = {
+        let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var stripes = 1
+        while stripes < cpus && stripes < 4 { stripes *= 2 }
+        return stripes
+    }()
+    private var totalWords: Int { Self.stripeCount * stripeStride }
 
     /// The customary default bounds: 5 ms to 10 s, for latencies in seconds.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -102,15 +118,18 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout) {
         self.layout = layout
         self.halfStride = layout.bucketCount + 1
-        let words = 1 + 2 * halfStride
-        self.storage = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: words)
+        self.stripeStride = (1 + 2 * halfStride + 7) & ~7  // whole 64-byte lines
+        let words = Self.stripeCount * stripeStride
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: words * MemoryLayout<Atomic<UInt64>>.stride, alignment: 64)
+        self.storage = raw.bindMemory(to: Atomic<UInt64>.self, capacity: words)
         for i in 0..<words { (storage + i).initialize(to: Atomic<UInt64>(0)) }
         super.init(descriptor: descriptor, labelValues: labelValues)
     }
 
     deinit {
-        storage.deinitialize(count: 1 + 2 * halfStride)
-        storage.deallocate()
+        storage.deinitialize(count: totalWords)
+        UnsafeMutableRawPointer(storage).deallocate()
     }
 
     /// Records one observation.
@@ -118,8 +137,9 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     public func observe(_ value: Double) {
         guard value.isFinite else { return rejectInvalidValue() }
         let bucket = layout.bucketIndex(value)
-        let started = storage[0].wrappingAdd(1, ordering: .relaxed).oldValue
-        let half = storage + 1 + Int(truncatingIfNeeded: started >> 63) &* halfStride
+        let stripe = storage + (Int(truncatingIfNeeded: currentCPU()) & Self.stripeMask) &* stripeStride
+        let started = stripe[0].wrappingAdd(1, ordering: .relaxed).oldValue
+        let half = stripe + 1 + Int(truncatingIfNeeded: started >> 63) &* halfStride
         let sum = half + (halfStride &- 1)
         var current = sum.pointee.load(ordering: .relaxed)
         while true {
@@ -177,48 +197,58 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             var cumulative: UInt64 = 0
             var buckets: [(upperBound: Double, count: UInt64)] = []
             for i in 0..<layout.bucketCount {
-                cumulative &+= counts[i].load(ordering: .relaxed)
+                cumulative &+= counts[i]
                 buckets.append((i < layout.bounds.count ? layout.bounds[i] : .infinity, cumulative))
             }
             return Snapshot(buckets: buckets, count: total, sum: sum)
         }
     }
 
-    /// Swaps the hot and cold halves, waits for the cold half to go quiet, hands its
-    /// non-cumulative counts, total and sum to `body`, then folds it into the hot half.
-    func collect<R>(_ body: (UnsafeMutablePointer<Atomic<UInt64>>, UInt64, Double) -> R) -> R {
-        layout.collectLock.withLock { _ in
-            let flipped = storage[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
-            let started = flipped & ~(1 << 63)
-            let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
-            let hot = storage + 1 + hotIndex * halfStride
-            let cold = storage + 1 + (1 - hotIndex) * halfStride
-            let bucketCount = layout.bucketCount
-            var spins = 0
-            while true {
-                var completed: UInt64 = 0
-                for i in 0..<bucketCount { completed &+= cold[i].load(ordering: .acquiring) }
-                if completed == started { break }
-                spins += 1
-                if spins > 64 { sched_yield() }
+    /// For each stripe: swaps the hot and cold halves, waits for the cold half to go quiet,
+    /// adds it to the totals, then folds it into the hot half. Hands `body` the totals:
+    /// non-cumulative bucket counts, observation count and sum.
+    func collect<R>(_ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double) -> R) -> R {
+        let bucketCount = layout.bucketCount
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bucketCount) { counts in
+            counts.initialize(repeating: 0)
+            var total: UInt64 = 0
+            var sum = 0.0
+            layout.collectLock.withLock { _ in
+                for stripeIndex in 0..<Self.stripeCount {
+                    let stripe = storage + stripeIndex * stripeStride
+                    let flipped = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+                    let started = flipped & ~(1 << 63)
+                    let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
+                    let hot = stripe + 1 + hotIndex * halfStride
+                    let cold = stripe + 1 + (1 - hotIndex) * halfStride
+                    var spins = 0
+                    while true {
+                        var completed: UInt64 = 0
+                        for i in 0..<bucketCount { completed &+= cold[i].load(ordering: .acquiring) }
+                        if completed == started { break }
+                        spins += 1
+                        if spins > 64 { sched_yield() }
+                    }
+                    total &+= started
+                    // Fold the cold half into the totals and into the hot one, and clear it.
+                    for i in 0..<bucketCount {
+                        let count = cold[i].exchange(0, ordering: .relaxed)
+                        counts[i] &+= count
+                        if count != 0 { hot[i].wrappingAdd(count, ordering: .releasing) }
+                    }
+                    let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
+                    sum += coldSum
+                    var current = hot[bucketCount].load(ordering: .relaxed)
+                    while true {
+                        let next = (Double(bitPattern: current) + coldSum).bitPattern
+                        let (exchanged, original) = hot[bucketCount].weakCompareExchange(
+                            expected: current, desired: next, ordering: .relaxed)
+                        if exchanged { break }
+                        current = original
+                    }
+                }
             }
-            let sumBits = cold[bucketCount].load(ordering: .relaxed)
-            let result = body(cold, started, Double(bitPattern: sumBits))
-            // Fold the cold half into the hot one and clear it for its next turn.
-            for i in 0..<bucketCount {
-                let count = cold[i].exchange(0, ordering: .relaxed)
-                if count != 0 { hot[i].wrappingAdd(count, ordering: .releasing) }
-            }
-            let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
-            var current = hot[bucketCount].load(ordering: .relaxed)
-            while true {
-                let next = (Double(bitPattern: current) + coldSum).bitPattern
-                let (exchanged, original) = hot[bucketCount].weakCompareExchange(
-                    expected: current, desired: next, ordering: .relaxed)
-                if exchanged { break }
-                current = original
-            }
-            return result
+            return body(counts, total, sum)
         }
     }
 
@@ -230,7 +260,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                 collect { counts, total, sum in
                     var cumulative: UInt64 = 0
                     for i in 0..<layout.bucketCount {
-                        cumulative &+= counts[i].load(ordering: .relaxed)
+                        cumulative &+= counts[i]
                         buffer.append(bucketName)
                         buffer.append(UInt8(ascii: "{"))
                         if !labels.isEmpty {

@@ -29,6 +29,13 @@ final class DemoApp: Sendable {
             constLabels: ["version": MetricsApp.version]
         ).set(1)
 
+        if settings.syntheticSeries > 0 {
+            let synthetic = try registry.counter(
+                "metrics_app_synthetic_total", help: "Synthetic series for measuring scrape cost (--synthetic-series).",
+                labelNames: ["id"], seriesLimit: settings.syntheticSeries)
+            for id in 0..<settings.syntheticSeries { synthetic.labels(String(id)).increment(by: id) }
+        }
+
         var configuration = HTTPServer.Configuration()
         configuration.host = settings.host
         configuration.port = settings.port

@@ -66,6 +66,9 @@ struct MetricsApp: ParsableCommand {
     @Option(help: "Largest request body accepted, in bytes; larger ones get 413. [env: METRICS_APP_MAX_BODY_BYTES] (default: 1048576)")
     var maxBodyBytes: Int?
 
+    @Option(help: "Adds a counter family with this many series, to measure scrape cost at scale. [env: METRICS_APP_SYNTHETIC_SERIES] (default: 0)")
+    var syntheticSeries: Int?
+
     @Option(help: "Log format: text or json (one JSON object per line). [env: METRICS_APP_LOG_FORMAT] (default: text)")
     var logFormat: String?
 

@@ -20,6 +20,7 @@ struct Settings {
     var connectionTimeout = 15
     var maxConnections = 4096
     var maxBodyBytes = 1 << 20
+    var syntheticSeries = 0
     var jsonLogs = false
     var logLevel = Logger.Level.info
 
@@ -48,6 +49,7 @@ struct Settings {
         connectionTimeout = try flags.connectionTimeout ?? Self.envInt("CONNECTION_TIMEOUT") ?? connectionTimeout
         maxConnections = try flags.maxConnections ?? Self.envInt("MAX_CONNECTIONS") ?? maxConnections
         maxBodyBytes = try flags.maxBodyBytes ?? Self.envInt("MAX_BODY_BYTES") ?? maxBodyBytes
+        syntheticSeries = try flags.syntheticSeries ?? Self.envInt("SYNTHETIC_SERIES") ?? syntheticSeries
         let format = (flags.logFormat ?? Self.env("LOG_FORMAT") ?? "text").lowercased()
         guard format == "text" || format == "json" else {
             throw ValidationError("--log-format: \"\(format)\" is neither text nor json")
@@ -75,6 +77,7 @@ struct Settings {
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout: must not be negative") }
         guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout: needs at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections: needs at least 1") }
+        guard syntheticSeries >= 0 else { throw ValidationError("--synthetic-series: must not be negative") }
         guard maxBodyBytes >= 0 else { throw ValidationError("--max-body-bytes: must not be negative") }
     }
 
