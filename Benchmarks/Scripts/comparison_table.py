@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Prints the MetricsKit vs swift-prometheus comparison table.
+
+Usage: comparison_table.py RESULTS.jmh.json MEMORY.txt
+
+RESULTS.jmh.json is `swift package benchmark --format jmh` output of the MetricsKitBenchmarks
+target; MEMORY.txt holds the `bytes_per_series <library> <series> <bytes> <per series>` lines
+printed by SeriesMemory. Standard library only.
+"""
+
+import json
+import sys
+
+# Operations per measured iteration: the scalingFactor of each benchmark in
+# Benchmarks/MetricsKitBenchmarks/MetricsKitBenchmarks.swift, `twoThreadOps` for the two-thread
+# one (keep the two in step).
+OPS = {
+    "counter_increment": 1_000_000,
+    "labeled_lookup_increment": 1_000,
+    "histogram_observe_1_thread": 1_000_000,
+    "histogram_observe_2_threads": 200_000,
+    "render_1000_series": 1,
+    "render_5000_series": 1,
+}
+
+WALL_CLOCK = "Time (wall clock)"
+MALLOCS = "Malloc (total)"
+
+
+def load_benchmarks(path):
+    """{(workload, library): {metric: p50, "samples": n}} with wall clock in ns."""
+    with open(path, encoding="utf-8") as handle:
+        elements = json.load(handle)
+    results = {}
+    for element in elements:
+        name = element["benchmark"].split(".", 3)[-1]  # package.benchmark.<target>.<name>
+        workload, _, library = name.partition("/")
+        # The JMH exporter shares one secondary-metrics map between benchmarks; a metric a
+        # benchmark does not measure may show another's value, so only read what it measures.
+        metrics = element.get("secondaryMetrics", {})
+        entry = {"samples": element.get("measurementIterations", 0)}
+        if WALL_CLOCK in metrics:
+            entry[WALL_CLOCK] = metrics[WALL_CLOCK]["scorePercentiles"]["50.0"] * 1_000  # μs -> ns
+        if MALLOCS in metrics:
+            entry[MALLOCS] = metrics[MALLOCS]["scorePercentiles"]["50.0"]
+        results[(workload, library)] = entry
+    return results
+
+
+def load_memory(path):
+    """{library: bytes per series}"""
+    memory = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) == 5 and fields[0] == "bytes_per_series":
+                    memory[fields[1]] = float(fields[4])
+    except FileNotFoundError:
+        pass
+    return memory
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    results = load_benchmarks(sys.argv[1])
+    memory = load_memory(sys.argv[2])
+
+    def per_op(workload, library):
+        entry = results.get((workload, library))
+        if entry is None or WALL_CLOCK not in entry:
+            return None
+        return entry[WALL_CLOCK] / OPS[workload]
+
+    def mallocs(workload, library):
+        entry = results.get((workload, library))
+        return None if entry is None else entry.get(MALLOCS)
+
+    def ratio(ours, peer):
+        if ours is None or peer is None or peer == 0:
+            return None
+        return ours / peer
+
+    def time_row(label, workload, peer, max_ratio=None, max_ns=None, scale=1.0):
+        ours = per_op(workload, "MetricsKit")
+        theirs = per_op(workload, peer)
+        r = ratio(ours, theirs)
+        goals, met = [], True
+        if max_ratio is not None:
+            goals.append(f"ratio <= {max_ratio:.2f}")
+            met = met and r <= max_ratio if r is not None else None
+        if max_ns is not None:
+            goals.append(f"MetricsKit <= {max_ns:g} ns")
+            met = met and ours <= max_ns if ours is not None and met is not None else None
+        target = verdict(" and ".join(goals), met) if goals else "-"
+        return [label, number(ours, scale), number(theirs, scale), number(r), target]
+
+    rows = [
+        time_row("unlabeled counter increment, ns/op (vs bare Atomic floor)",
+                 "counter_increment", "floor_atomic", max_ratio=1.2),
+        time_row("unlabeled counter increment, ns/op",
+                 "counter_increment", "swift-prometheus"),
+        time_row("labels(\"GET\",\"/\",\"200\").increment() existing series, ns/op",
+                 "labeled_lookup_increment", "swift-prometheus", max_ratio=0.2, max_ns=40),
+        time_row("histogram observe, 11 buckets, 1 thread, ns/op",
+                 "histogram_observe_1_thread", "swift-prometheus", max_ratio=1 / 3, max_ns=12),
+        time_row("histogram observe, 2 threads on one histogram, ns/op (batch / all ops)",
+                 "histogram_observe_2_threads", "swift-prometheus", max_ratio=1 / 3),
+        time_row("render 1,000 series into reused buffer, us/scrape",
+                 "render_1000_series", "swift-prometheus", scale=1e-3),
+        time_row("render 5,000 series into reused buffer, us/scrape",
+                 "render_5000_series", "swift-prometheus", max_ratio=0.5, scale=1e-3),
+    ]
+
+    ours_1k, ours_5k = mallocs("render_1000_series", "MetricsKit"), mallocs("render_5000_series", "MetricsKit")
+    peer_1k, peer_5k = mallocs("render_1000_series", "swift-prometheus"), mallocs("render_5000_series", "swift-prometheus")
+    flat = ours_5k <= ours_1k if ours_1k is not None and ours_5k is not None else None
+    rows.append(["mallocs per scrape, 1,000 series", number(ours_1k), number(peer_1k), number(ratio(ours_1k, peer_1k)), "-"])
+    rows.append(["mallocs per scrape, 5,000 series", number(ours_5k), number(peer_5k), number(ratio(ours_5k, peer_5k)),
+                 verdict("MetricsKit <= its 1,000-series count", flat)])
+
+    ours_mem, peer_mem = memory.get("metricskit"), memory.get("swift-prometheus")
+    rows.append(["memory per labeled counter series (100,000 series), bytes", number(ours_mem), number(peer_mem),
+                 number(ratio(ours_mem, peer_mem)),
+                 verdict("MetricsKit <= 256 bytes", ours_mem <= 256 if ours_mem is not None else None)])
+
+    header = ["workload", "MetricsKit", "swift-prometheus (or floor)", "ratio (MetricsKit / peer)", "target"]
+    print_table(header, rows)
+    samples = [entry["samples"] for entry in results.values()]
+    if samples:
+        print(f"\nTimes are p50 of {min(samples)}-{max(samples)} samples per benchmark (ordo-one/benchmark, "
+              "release build); mallocs are p50 per scrape; ratio < 1 means MetricsKit is faster or smaller.")
+
+
+def number(value, scale=1.0):
+    if value is None:
+        return "n/a"
+    value *= scale
+    if value == int(value):
+        return f"{int(value):,}"
+    if abs(value) >= 1_000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def verdict(goal, met):
+    """met: True, False, or None when a number is missing."""
+    return f"{goal}: {'n/a' if met is None else 'ok' if met else 'MISSED'}"
+
+
+def print_table(header, rows):
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    right = {1, 2, 3}
+
+    def line(cells):
+        padded = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)]
+        return "| " + " | ".join(padded) + " |"
+
+    print(line(header))
+    print("|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2)) for i, w in enumerate(widths)) + "|")
+    for row in rows:
+        print(line(row))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds and runs the MetricsKit vs swift-prometheus benchmarks and prints one comparison table.
+#
+#   Benchmarks/run.sh            (from anywhere; `make bench` calls it)
+#
+# Time and mallocs come from ordo-one/benchmark (`swift package benchmark`, release build,
+# JMH export); bytes per series from the SeriesMemory executable (glibc mallinfo2). Build and
+# run logs go to Benchmarks/.build/bench/*.log, shown only when a step fails.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+out=.build/bench
+mkdir -p "$out"
+rm -f "$out"/*.jmh.json "$out"/memory.txt
+
+step() { printf '%s\n' "$*" >&2; }
+
+# Runs a command with its output in a log file; on failure shows the log's end and exits.
+logged() {
+    local log=$1
+    shift
+    if ! "$@" >"$log" 2>&1; then
+        step "failed: $* (log: Benchmarks/$log)"
+        tail -n 40 "$log" >&2
+        exit 1
+    fi
+}
+
+step "building (release)..."
+logged "$out/build.log" swift build -c release --product SeriesMemory
+
+step "running time and malloc benchmarks (about 1-2 minutes)..."
+logged "$out/benchmark.log" swift package --allow-writing-to-package-directory benchmark \
+    --target MetricsKitBenchmarks --no-progress --format jmh --path "$out"
+
+step "measuring bytes per series..."
+bin=$(swift build -c release --show-bin-path)
+for library in metricskit swift-prometheus; do
+    "$bin/SeriesMemory" "$library" 100000 >>"$out/memory.txt"
+done
+
+results=("$out"/*.jmh.json)
+if [[ ! -f ${results[0]} ]]; then
+    step "no JMH results in Benchmarks/$out (log: Benchmarks/$out/benchmark.log)"
+    exit 1
+fi
+echo
+python3 Scripts/comparison_table.py "${results[0]}" "$out/memory.txt"
