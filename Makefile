@@ -1,5 +1,5 @@
-# MetricsKit: `make test` installs what the tests need (promtool, a Python venv with
-# prometheus-client) when it is missing, then runs the test suite.
+# MetricsKit and metrics-app. `make run` and `make test` install what they need (Debian and
+# PyPI packages) when it is missing, so they work on a fresh machine.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -7,27 +7,41 @@ VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+APP_ARGS ?=
 
-.PHONY: help build test deps deps-apt deps-python bench clean
+.PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## Build the package (debug)
+build: deps-build ## Build everything (debug)
 	swift build
 
-test: deps ## Install missing test tools, then run every test (unit, concurrency, conformance)
+release: deps-build ## Build metrics-app in release mode
+	swift build -c release --product metrics-app
+
+run: release ## Build and start metrics-app on 0.0.0.0:8080 (APP_ARGS="--delay-max 0" to pass flags)
+	.build/release/metrics-app $(APP_ARGS)
+
+test: deps ## Install missing test tools, then run every test
 	swift test
 
-deps: deps-apt deps-python ## Install the test tools when missing
+deps: deps-build deps-test deps-python ## Install what building and testing need, when missing
 
-# Debian's prometheus package brings promtool, the independent 0.0.4 checker.
-deps-apt:
-	@if ! command -v promtool >/dev/null 2>&1; then \
-		echo "installing Debian's prometheus package (for promtool)"; \
-		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends prometheus; \
-	fi
-	@command -v promtool >/dev/null || { echo "promtool is still missing: apt-get install prometheus" >&2; exit 1; }
+# Installs Debian packages whose marker command or pkg-config module is missing.
+define apt_install
+	echo "installing Debian packages: $(1)"; \
+	{ [ -n "$$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || $(APT_GET) update -qq; } && \
+	$(APT_GET) install -y -qq --no-install-recommends $(1) || \
+	{ $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $(1); }
+endef
+
+deps-build:
+	@pkg-config --exists libmicrohttpd zlib 2>/dev/null || { $(call apt_install,libmicrohttpd-dev zlib1g-dev pkg-config); }
+
+# promtool (Debian's prometheus package) checks the exposition format; gzip decodes bodies.
+deps-test:
+	@command -v promtool >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || { $(call apt_install,prometheus gzip); }
 
 # prometheus-client's parsers, the independent Python checkers.
 deps-python: $(VENV)/.installed
@@ -37,8 +51,14 @@ $(VENV)/.installed:
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check prometheus-client
 	touch $@
 
+deps-bench-http:
+	@command -v wrk >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 || { $(call apt_install,wrk nginx-light); }
+
 bench: ## Benchmarks against swift-prometheus, printed as one table with ratios
 	Benchmarks/run.sh
+
+bench-http: release deps-bench-http ## wrk against metrics-app and nginx (the ceiling), one table
+	scripts/bench-http.sh
 
 clean: ## Remove build products
 	rm -rf .build Benchmarks/.build

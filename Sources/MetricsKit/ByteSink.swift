@@ -31,8 +31,31 @@ struct ByteSink: @unchecked Sendable {
         let n = bytes.count
         guard n > 0 else { return }
         if count &+ n > capacity { grow(to: count + n) }
-        (base + count).update(from: bytes.baseAddress.unsafelyUnwrapped, count: n)
+        Self.copy(from: bytes.baseAddress.unsafelyUnwrapped, to: base + count, count: n)
         count &+= n
+    }
+
+    /// Copies short runs (names, label text, `le="…"`) with overlapping word moves instead of a
+    /// call into memmove, which costs more than the copy for a few dozen bytes.
+    @inline(__always)
+    private static func copy(from source: UnsafePointer<UInt8>, to destination: UnsafeMutablePointer<UInt8>, count n: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(destination)
+        if n >= 8 && n <= 64 {
+            var offset = 0
+            while offset &+ 8 <= n {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                offset &+= 8
+            }
+            if offset < n {
+                to.storeBytes(
+                    of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+            }
+        } else if n < 8 {
+            for i in 0..<n { destination[i] = source[i] }
+        } else {
+            destination.update(from: source, count: n)
+        }
     }
 
     @inline(__always)

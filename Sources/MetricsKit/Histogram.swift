@@ -231,10 +231,10 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                     }
                     total &+= started
                     // Fold the cold half into the totals and into the hot one, and clear it.
-                    for i in 0..<bucketCount {
+                    for i in 0..<bucketCount where cold[i].load(ordering: .relaxed) != 0 {
                         let count = cold[i].exchange(0, ordering: .relaxed)
                         counts[i] &+= count
-                        if count != 0 { hot[i].wrappingAdd(count, ordering: .releasing) }
+                        hot[i].wrappingAdd(count, ordering: .releasing)
                     }
                     let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
                     sum += coldSum
