@@ -32,7 +32,7 @@ public final class HTTPServer: @unchecked Sendable {
         public var connectionLimit = 4096
         /// Memory per connection for the request line, headers and buffers. A request whose
         /// headers do not fit is answered 431.
-        public var connectionMemoryLimit = 64 * 1024
+        public var connectionMemoryLimit = 16 * 1024
         /// Seconds a connection may stay idle (or trickle bytes too slowly to finish) before it
         /// is closed.
         public var connectionTimeout = 15
@@ -71,7 +71,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard daemon == nil else { return }
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
-            | MHD_USE_ERROR_LOG.rawValue
+            | MHD_USE_ERROR_LOG.rawValue | MHD_USE_TURBO.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started: OpaquePointer? = address.withPointer { sockaddr in
