@@ -17,8 +17,8 @@ help: ## List the targets
 build: deps-build ## Build everything (debug)
 	swift build
 
-release: deps-build ## Build metrics-app in release mode
-	swift build -c release --product metrics-app
+release: deps-build ## Build metrics-app in release mode, Swift runtime linked statically (as in the image)
+	swift build -c release --static-swift-stdlib --product metrics-app
 
 run: release ## Build and start metrics-app on 0.0.0.0:8080 (APP_ARGS="--delay-max 0" to pass flags)
 	.build/release/metrics-app $(APP_ARGS)
