@@ -185,6 +185,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         /// The sum of the observations.
         public var sum: Double
 
+        /// Equal counts, bucket for bucket, and the same sum bit for bit.
         public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool {
             lhs.count == rhs.count && lhs.sum.bitPattern == rhs.sum.bitPattern
                 && lhs.buckets.elementsEqual(rhs.buckets, by: { $0 == $1 })

@@ -36,6 +36,7 @@ public struct MetricsKitError: Error, Equatable, Sendable, CustomStringConvertib
         self.reason = reason
     }
 
+    /// `metric "<name>": <reason>`.
     public var description: String { "metric \"\(metric)\": \(reason)" }
 }
 

@@ -32,6 +32,7 @@ public struct ProcessCollector: Collector {
         self.prefix = namespace.isEmpty ? "" : namespace + "_"
     }
 
+    /// The six `process_*` names (with the namespace prefix, if any).
     public var familyNames: [String] {
         [
             "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
@@ -39,6 +40,7 @@ public struct ProcessCollector: Collector {
         ].map { prefix + $0 }
     }
 
+    /// Reads `/proc/self/stat`, `/proc/stat`, `/proc/self/fd` and the file descriptor limit.
     public func collect() -> [CollectedFamily] {
         #if os(Linux)
             return linuxFamilies()

@@ -9,6 +9,7 @@ import Synchronization
 
 /// Why a server could not start.
 public struct HTTPServerError: Error, CustomStringConvertible {
+    /// What went wrong.
     public let description: String
 }
 
@@ -48,6 +49,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// The number of CPUs this process may use.
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
+    /// The configuration the server was created with.
     public let configuration: Configuration
     let router: Router
     private var daemon: OpaquePointer?
