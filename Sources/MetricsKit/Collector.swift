@@ -50,16 +50,26 @@ public struct CollectedSample: Sendable {
 }
 
 extension CollectedFamily {
-    /// Renders the family in text 0.0.4. Samples with invalid label names are skipped.
-    func render(into buffer: inout ByteSink) {
-        TextWriter.append("# HELP \(name) ", to: &buffer)
-        TextWriter.appendEscapedHelp(help, quotes: false, to: &buffer)
-        TextWriter.append("\n# TYPE \(name) \(type.rawValue)\n", to: &buffer)
+    /// Renders the family. Samples with invalid label names are skipped.
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
+        // OpenMetrics names a counter family without `_total` and its sample with it.
+        var sampleName = name
+        if options.isOpenMetrics {
+            let family = type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+            if type == .counter { sampleName = family + "_total" }
+            buffer.append("# TYPE \(family) \(type.openMetricsName)\n# HELP \(family) ")
+            TextWriter.appendEscapedHelp(help, quotes: true, to: &buffer)
+            buffer.append(UInt8(ascii: "\n"))
+        } else {
+            buffer.append("# HELP \(name) ")
+            TextWriter.appendEscapedHelp(help, quotes: false, to: &buffer)
+            buffer.append("\n# TYPE \(name) \(type.rawValue)\n")
+        }
         for sample in samples {
             guard sample.suffix.isEmpty || Names.isValidMetricName(name + sample.suffix),
                 sample.labels.allSatisfy({ Names.isValidLabelName($0.name) && !$0.name.hasPrefix("__") })
             else { continue }
-            buffer.append(name)
+            buffer.append(sample.suffix.isEmpty ? sampleName : name)
             buffer.append(sample.suffix)
             if !sample.labels.isEmpty {
                 buffer.append(UInt8(ascii: "{"))

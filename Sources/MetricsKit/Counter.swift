@@ -8,13 +8,53 @@ public class MetricSeries: @unchecked Sendable {
     let descriptor: FamilyDescriptor
     /// The label text and the raw label values in one allocation (see ``SeriesKey``).
     let key: UnsafeMutableBufferPointer<UInt8>
+    /// When the series was created, Unix seconds (OpenMetrics `_created`).
+    let created: Double
+    /// An `ExemplarSlots` (retained), created by the first exemplar; 0 until then, so series
+    /// that never see one pay a word.
+    private let exemplarSlots = Atomic<UInt>(0)
 
     init(descriptor: FamilyDescriptor, labelValues: [String]) {
         self.descriptor = descriptor
         self.key = SeriesKey.allocate(labelText: descriptor.labelText(for: labelValues), values: labelValues)
+        self.created = WallClock.secondsSinceEpoch()
     }
 
-    deinit { key.deallocate() }
+    deinit {
+        key.deallocate()
+        let slots = exemplarSlots.load(ordering: .acquiring)
+        if slots != 0 { Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: slots)!).release() }
+    }
+
+    /// Records `labels` as the latest exemplar of slot `index` (a histogram bucket; 0 for a
+    /// counter), or counts it refused.
+    final func recordExemplar(_ labels: [String: String], value: Double, slot index: Int, slotCount: Int) {
+        guard let checked = ExemplarLabels(labels) else {
+            descriptor.countRejection(.invalidExemplar)
+            return
+        }
+        let exemplar = ExemplarSlots.Exemplar(
+            labels: checked.text, value: value, timestamp: WallClock.secondsSinceEpoch())
+        exemplars(creatingWith: slotCount).record(exemplar, at: index)
+    }
+
+    private func exemplars(creatingWith count: Int) -> ExemplarSlots {
+        if let existing = recordedExemplars { return existing }
+        let slots = ExemplarSlots(count: count)
+        let bits = UInt(bitPattern: Unmanaged.passRetained(slots).toOpaque())
+        let (stored, current) = exemplarSlots.compareExchange(
+            expected: 0, desired: bits, ordering: .acquiringAndReleasing)
+        if stored { return slots }
+        Unmanaged.passUnretained(slots).release()
+        return Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: current)!).takeUnretainedValue()
+    }
+
+    /// The exemplars recorded so far, if any.
+    final var recordedExemplars: ExemplarSlots? {
+        let bits = exemplarSlots.load(ordering: .acquiring)
+        guard bits != 0 else { return nil }
+        return Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+    }
 
     /// The values of the family's variable labels, in the order of its label names.
     public var labelValues: [String] { SeriesKey.values(key) }
@@ -26,8 +66,15 @@ public class MetricSeries: @unchecked Sendable {
         descriptor.countRejection(.invalidValue)
     }
 
-    /// Appends this series' sample lines in text format 0.0.4.
-    func render(into buffer: inout ByteSink) {}
+    /// Appends this series' sample lines.
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {}
+
+    /// Appends `<name>_created{labels} <seconds>` (OpenMetrics).
+    final func appendCreated(into buffer: inout ByteSink) {
+        appendSamplePrefix(descriptor.createdNameBytes, into: &buffer)
+        TextWriter.appendTimestamp(created, to: &buffer)
+        buffer.append(TextWriter.newline)
+    }
 
     /// Appends `name{labels} ` (or `name ` without labels).
     @inline(__always)
@@ -113,20 +160,36 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         }
     }
 
+    /// Adds `amount` and records an exemplar for it, such as
+    /// `["trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"]`, rendered in OpenMetrics as the
+    /// counter's latest exemplar (never in text 0.0.4). A label set that is malformed or longer
+    /// than 128 characters is refused (`reason="invalid_exemplar"`); the increment still counts.
+    public func increment(by amount: Double = 1, exemplar labels: [String: String]) {
+        increment(by: amount)
+        guard amount >= 0, amount.isFinite else { return }
+        recordExemplar(labels, value: amount, slot: 0, slotCount: 1)
+    }
+
     /// The current value.
     public var value: Double {
         Double(whole.load(ordering: .relaxed)) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
     }
 
-    override func render(into buffer: inout ByteSink) {
-        appendSamplePrefix(descriptor.nameBytes, into: &buffer)
+    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
+        appendSamplePrefix(options.isOpenMetrics ? descriptor.totalNameBytes : descriptor.nameBytes, into: &buffer)
         let fraction = fractionBits.load(ordering: .relaxed)
         if fraction == 0 {
             TextWriter.append(whole.load(ordering: .relaxed), to: &buffer)
         } else {
             TextWriter.append(value, to: &buffer)
         }
-        buffer.append(TextWriter.newline)
+        if options.isOpenMetrics {
+            if let exemplar = recordedExemplars?.snapshot()[0] { TextWriter.append(exemplar, to: &buffer) }
+            buffer.append(TextWriter.newline)
+            if options.createdSamples { appendCreated(into: &buffer) }
+        } else {
+            buffer.append(TextWriter.newline)
+        }
     }
 }
 
@@ -181,7 +244,7 @@ public final class Gauge: MetricSeries, @unchecked Sendable {
         Double(bitPattern: bits.load(ordering: .relaxed))
     }
 
-    override func render(into buffer: inout ByteSink) {
+    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
         appendSamplePrefix(descriptor.nameBytes, into: &buffer)
         TextWriter.append(value, to: &buffer)
         buffer.append(TextWriter.newline)

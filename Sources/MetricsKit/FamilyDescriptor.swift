@@ -8,8 +8,10 @@ public enum MetricType: String, Sendable, Equatable {
     case gauge
     /// Observations counted into cumulative buckets, with a sum and a count.
     case histogram
-    /// A value whose type is not known (`untyped` in text 0.0.4).
+    /// A value whose type is not known (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
     case untyped
+
+    var openMetricsName: String { self == .untyped ? "unknown" : rawValue }
 }
 
 /// Why a run-time update was refused (see ``MetricRegistry`` for the self-metric that counts them).
@@ -21,12 +23,15 @@ enum RejectionReason: Int, CaseIterable {
     /// A counter increment that was negative, NaN or infinite; a NaN or infinite histogram
     /// observation; a non-finite gauge increment; a callback counter that returned such a value.
     case invalidValue
+    /// An exemplar whose label set was malformed or over 128 characters (the update counted).
+    case invalidExemplar
 
     var label: String {
         switch self {
         case .seriesLimit: "series_limit"
         case .labelCount: "label_count"
         case .invalidValue: "invalid_value"
+        case .invalidExemplar: "invalid_exemplar"
         }
     }
 }
@@ -45,6 +50,13 @@ final class FamilyDescriptor: Sendable {
 
     /// `# HELP ...\n# TYPE ...\n` in text 0.0.4.
     let header: [UInt8]
+    /// `# TYPE ...\n# HELP ...\n` in OpenMetrics (counters named without `_total`).
+    let openMetricsHeader: [UInt8]
+    /// The OpenMetrics family name: a counter's name without `_total`.
+    let openMetricsName: String
+    /// OpenMetrics sample names: a counter's `<family>_total`; `_created` for counters and histograms.
+    let totalNameBytes: [UInt8]
+    let createdNameBytes: [UInt8]
     /// The name as bytes, and the histogram sample names.
     let nameBytes: [UInt8]
     let bucketNameBytes: [UInt8]
@@ -59,6 +71,7 @@ final class FamilyDescriptor: Sendable {
     private let rejectedSeriesLimit = Atomic<UInt64>(0)
     private let rejectedLabelCount = Atomic<UInt64>(0)
     private let rejectedInvalidValue = Atomic<UInt64>(0)
+    private let rejectedInvalidExemplar = Atomic<UInt64>(0)
 
     init(name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
          buckets: [Double] = []) {
@@ -74,6 +87,15 @@ final class FamilyDescriptor: Sendable {
             TextWriter.appendEscapedHelp(help, quotes: false, to: &header)
             header.append("\n# TYPE \(name) \(type.rawValue)\n")
         }
+        let openMetricsName = type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        self.openMetricsName = openMetricsName
+        self.openMetricsHeader = ByteSink.bytes { header in
+            header.append("# TYPE \(openMetricsName) \(type.openMetricsName)\n# HELP \(openMetricsName) ")
+            TextWriter.appendEscapedHelp(help, quotes: true, to: &header)
+            header.append(UInt8(ascii: "\n"))
+        }
+        self.totalNameBytes = Array((openMetricsName + "_total").utf8)
+        self.createdNameBytes = Array((openMetricsName + "_created").utf8)
         self.nameBytes = Array(name.utf8)
         self.bucketNameBytes = Array((name + "_bucket").utf8)
         self.sumNameBytes = Array((name + "_sum").utf8)
@@ -122,6 +144,7 @@ final class FamilyDescriptor: Sendable {
         case .seriesLimit: rejectedSeriesLimit.wrappingAdd(1, ordering: .relaxed)
         case .labelCount: rejectedLabelCount.wrappingAdd(1, ordering: .relaxed)
         case .invalidValue: rejectedInvalidValue.wrappingAdd(1, ordering: .relaxed)
+        case .invalidExemplar: rejectedInvalidExemplar.wrappingAdd(1, ordering: .relaxed)
         }
     }
 
@@ -130,6 +153,7 @@ final class FamilyDescriptor: Sendable {
         case .seriesLimit: rejectedSeriesLimit.load(ordering: .relaxed)
         case .labelCount: rejectedLabelCount.load(ordering: .relaxed)
         case .invalidValue: rejectedInvalidValue.load(ordering: .relaxed)
+        case .invalidExemplar: rejectedInvalidExemplar.load(ordering: .relaxed)
         }
     }
 }

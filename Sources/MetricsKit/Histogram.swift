@@ -16,8 +16,9 @@ final class BucketLayout: @unchecked Sendable {
     @usableFromInline let bounds: UnsafeMutableBufferPointer<Double>
     /// Number of buckets including `+Inf`.
     @usableFromInline let bucketCount: Int
-    /// For each bucket, `le="<bound>"} ` as rendered in text 0.0.4 (`+Inf` last), laid end to
-    /// end; bucket `i` spans `leOffsets[i]..<leOffsets[i + 1]`.
+    /// For each bucket, `le="<bound>"} ` as rendered in text 0.0.4 (`+Inf` last), then the
+    /// same in OpenMetrics' canonical spelling (`le="1.0"`), laid end to end; bucket `i` of
+    /// format `f` spans `leOffsets[f * (bucketCount + 1) + i]..<…[… + i + 1]`.
     private let leText: UnsafeMutableBufferPointer<UInt8>
     private let leOffsets: UnsafeMutableBufferPointer<Int>
     /// Serializes scrapes of the family's histograms (the hot/cold swap below).
@@ -27,13 +28,22 @@ final class BucketLayout: @unchecked Sendable {
         self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
         _ = self.bounds.initialize(from: bounds)
         self.bucketCount = bounds.count + 1
-        var offsets = [0]
+        var offsets: [Int] = []
         let text = ByteSink.bytes { text in
-            for bound in bounds + [.infinity] {
-                text.append(Array(#"le=""#.utf8))
-                if bound.isInfinite { text.append("+Inf") } else { TextWriter.append(bound, to: &text) }
-                text.append(Array(#""} "#.utf8))
+            for canonical in [false, true] {
                 offsets.append(text.count)
+                for bound in bounds + [.infinity] {
+                    text.append(Array(#"le=""#.utf8))
+                    if bound.isInfinite {
+                        text.append("+Inf")
+                    } else if canonical {
+                        TextWriter.appendCanonical(bound, to: &text)
+                    } else {
+                        TextWriter.append(bound, to: &text)
+                    }
+                    text.append(Array(#""} "#.utf8))
+                    offsets.append(text.count)
+                }
             }
         }
         self.leText = .allocate(capacity: text.count)
@@ -48,10 +58,11 @@ final class BucketLayout: @unchecked Sendable {
         leOffsets.deallocate()
     }
 
-    /// `le="<bound>"} ` of bucket `i`.
+    /// `le="<bound>"} ` of bucket `i` in `format`.
     @inline(__always)
-    func leSuffix(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(rebasing: UnsafeBufferPointer(leText)[leOffsets[i]..<leOffsets[i + 1]])
+    func leSuffix(_ i: Int, _ format: ExpositionFormat) -> UnsafeBufferPointer<UInt8> {
+        let first = (format == .openMetrics ? bucketCount + 1 : 0) + i
+        return UnsafeBufferPointer(rebasing: UnsafeBufferPointer(leText)[leOffsets[first]..<leOffsets[first + 1]])
     }
 
     /// Index of the first bucket whose bound is >= value (`bounds.count` for `+Inf`).
@@ -253,8 +264,25 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         }
     }
 
-    override func render(into buffer: inout ByteSink) {
+    /// Records one observation and an exemplar for it, such as `["trace_id": "…"]`, kept as
+    /// the latest exemplar of the observation's bucket and rendered in OpenMetrics (never in
+    /// text 0.0.4). A malformed or over-long label set is refused (`reason="invalid_exemplar"`);
+    /// the observation still counts. Calls without an exemplar do not pay for this.
+    public func observe(_ value: Double, exemplar labels: [String: String]) {
+        observe(value)
+        guard value.isFinite else { return }
+        recordExemplar(labels, value: value, slot: layout.bucketIndex(value), slotCount: layout.bucketCount)
+    }
+
+    /// Records a duration in seconds, with an exemplar.
+    public func observe(_ duration: Duration, exemplar labels: [String: String]) {
+        let (seconds, attoseconds) = duration.components
+        observe(Double(seconds) + Double(attoseconds) * 1e-18, exemplar: labels)
+    }
+
+    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
         let d = descriptor
+        let exemplars = options.isOpenMetrics ? recordedExemplars?.snapshot() : nil
         d.bucketNameBytes.withUnsafeBufferPointer { bucketName in
             do {
                 let labels = SeriesKey.labelText(key)
@@ -268,8 +296,9 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                             buffer.append(labels)
                             buffer.append(UInt8(ascii: ","))
                         }
-                        buffer.append(layout.leSuffix(i))
+                        buffer.append(layout.leSuffix(i, options.format))
                         TextWriter.append(cumulative, to: &buffer)
+                        if let exemplar = exemplars?[i] { TextWriter.append(exemplar, to: &buffer) }
                         buffer.append(TextWriter.newline)
                     }
                     appendSamplePrefix(d.sumNameBytes, labelText: labels, into: &buffer)
@@ -281,6 +310,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                 }
             }
         }
+        if options.isOpenMetrics && options.createdSamples { appendCreated(into: &buffer) }
     }
 }
 

@@ -140,17 +140,17 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 }
 
 extension MetricFamily: RegisteredFamily {
-    func render(into buffer: inout ByteSink) {
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
         let all = table.withLock { $0.sortedSeries() }
-        buffer.append(descriptor.header)
-        for series in all { series.render(into: &buffer) }
+        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
+        for series in all { series.render(into: &buffer, options) }
     }
 }
 
 /// What a registry keeps: something with a descriptor that renders itself.
 protocol RegisteredFamily: AnyObject, Sendable {
     var descriptor: FamilyDescriptor { get }
-    func render(into buffer: inout ByteSink)
+    func render(into buffer: inout ByteSink, _ options: RenderOptions)
 }
 
 /// A fast seeded hash over the UTF-8 bytes of label values (8 bytes per step), with a

@@ -36,15 +36,22 @@ public final class MetricRegistry: Sendable {
     /// The series limit of families registered without one.
     public let defaultSeriesLimit: Int
 
+    /// Whether OpenMetrics output carries `_created` samples for counters and histograms.
+    public let openMetricsCreatedSamples: Bool
+
     private let state: Mutex<State>
     /// The sink the last scrape rendered into, kept so the next one reuses its memory.
     private let scratch = Mutex<ByteSink?>(nil)
 
     /// Creates an empty registry.
-    /// - Parameter defaultSeriesLimit: the most series a labeled family holds unless its
-    ///   registration says otherwise (default 10,000).
-    public init(defaultSeriesLimit: Int = 10_000) {
+    /// - Parameters:
+    ///   - defaultSeriesLimit: the most series a labeled family holds unless its
+    ///     registration says otherwise (default 10,000).
+    ///   - openMetricsCreatedSamples: whether OpenMetrics output carries `_created` samples
+    ///     (the series' creation time) for counters and histograms (default true).
+    public init(defaultSeriesLimit: Int = 10_000, openMetricsCreatedSamples: Bool = true) {
         self.defaultSeriesLimit = max(1, defaultSeriesLimit)
+        self.openMetricsCreatedSamples = openMetricsCreatedSamples
         var initial = State()
         initial.entries[Self.rejectedUpdatesMetricName] = .selfMetrics
         initial.sampleOwners[Self.rejectedUpdatesMetricName] = Self.rejectedUpdatesMetricName
@@ -188,8 +195,14 @@ public final class MetricRegistry: Sendable {
     /// Reuse the buffer across scrapes (`removeAll(keepingCapacity: true)`): in steady state a
     /// scrape then allocates nothing per series.
     public func render(into buffer: inout [UInt8]) {
+        render(.prometheusText, into: &buffer)
+    }
+
+    /// Appends every metric in `format` to `buffer` (see ``ExpositionFormat/contentType``).
+    /// OpenMetrics output carries exemplars and `_created` samples and ends with `# EOF`.
+    public func render(_ format: ExpositionFormat, into buffer: inout [UInt8]) {
         var sink = scratch.withLock { $0.take() } ?? ByteSink(capacity: 4096)
-        render(into: &sink)
+        render(into: &sink, RenderOptions(format: format, createdSamples: openMetricsCreatedSamples))
         buffer.append(contentsOf: sink.bytes)
         sink.removeAll()
         scratch.withLock { kept in
@@ -204,31 +217,37 @@ public final class MetricRegistry: Sendable {
     }
 
     /// Renders into a sink: one pass over the sorted families, no per-series allocation.
-    func render(into buffer: inout ByteSink) {
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
         let entries = state.withLock { $0.sortedEntries() }
         var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
         for (name, entry) in entries {
             switch entry {
             case .family(let family):
-                family.render(into: &buffer)
+                family.render(into: &buffer, options)
             case .collector(let box):
                 let id = ObjectIdentifier(box)
                 if collected[id] == nil { collected[id] = box.collector.collect() }
-                collected[id]?.first { $0.name == name }?.render(into: &buffer)
+                collected[id]?.first { $0.name == name }?.render(into: &buffer, options)
             case .selfMetrics:
-                renderRejections(of: entries, into: &buffer)
+                renderRejections(of: entries, into: &buffer, options)
             }
         }
+        if options.isOpenMetrics { buffer.append(Array("# EOF\n".utf8)) }
     }
 
     /// Renders every metric in text format 0.0.4 as a `String`.
     public func render() -> String {
+        render(.prometheusText)
+    }
+
+    /// Renders every metric in `format` as a `String`.
+    public func render(_ format: ExpositionFormat) -> String {
         var buffer: [UInt8] = []
-        render(into: &buffer)
+        render(format, into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    private func renderRejections(of entries: [(String, Entry)], into buffer: inout ByteSink) {
+    private func renderRejections(of entries: [(String, Entry)], into buffer: inout ByteSink, _ options: RenderOptions) {
         var wroteHeader = false
         for (_, entry) in entries {
             guard case .family(let family) = entry else { continue }
@@ -237,9 +256,15 @@ public final class MetricRegistry: Sendable {
                 let count = descriptor.rejections(reason)
                 guard count > 0 else { continue }
                 if !wroteHeader {
-                    TextWriter.append(
-                        "# HELP \(Self.rejectedUpdatesMetricName) Updates MetricsKit refused: series over the family's limit, wrong label count, invalid values.\n# TYPE \(Self.rejectedUpdatesMetricName) counter\n",
-                        to: &buffer)
+                    let help =
+                        "Updates MetricsKit refused: series over the family's limit, wrong label count, invalid values or exemplars."
+                    if options.isOpenMetrics {
+                        let family = String(Self.rejectedUpdatesMetricName.dropLast(6))
+                        buffer.append("# TYPE \(family) counter\n# HELP \(family) \(help)\n")
+                    } else {
+                        buffer.append(
+                            "# HELP \(Self.rejectedUpdatesMetricName) \(help)\n# TYPE \(Self.rejectedUpdatesMetricName) counter\n")
+                    }
                     wroteHeader = true
                 }
                 TextWriter.append("\(Self.rejectedUpdatesMetricName){metric=\"", to: &buffer)
@@ -376,14 +401,15 @@ final class CallbackFamily: RegisteredFamily {
         self.labelText = descriptor.labelText(for: [])
     }
 
-    func render(into buffer: inout ByteSink) {
-        buffer.append(descriptor.header)
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
+        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
         let current = value()
         if descriptor.type == .counter && !(current >= 0 && current.isFinite) {
             descriptor.countRejection(.invalidValue)
             return
         }
-        buffer.append(descriptor.nameBytes)
+        buffer.append(
+            options.isOpenMetrics && descriptor.type == .counter ? descriptor.totalNameBytes : descriptor.nameBytes)
         if !labelText.isEmpty {
             buffer.append(UInt8(ascii: "{"))
             buffer.append(labelText)

@@ -85,8 +85,22 @@ enum TextWriter {
         return Int(_float64ToString(text, 32, value, false))
     }
 
+    /// Appends a bound the way OpenMetrics wants `le` and `quantile` values: always the same
+    /// spelling for the same number, Go's `%g` with `.0` added to integers (`1.0`, `0.0`,
+    /// `10.0`, `1e-05`, `1e+06`, `+Inf`).
+    static func appendCanonical(_ value: Double, to buffer: inout ByteSink) {
+        if !value.isFinite { return append(value, to: &buffer) }
+        let start = buffer.count
+        appendShortest(value == 0 ? 0 : value, to: &buffer)
+        let written = UnsafeBufferPointer(start: buffer.base + start, count: buffer.count - start)
+        if !written.contains(UInt8(ascii: ".")) && !written.contains(UInt8(ascii: "e")) {
+            buffer.append(UInt8(ascii: "."))
+            buffer.append(0x30)
+        }
+    }
+
     /// Go `strconv.FormatFloat(v, 'g', -1, 64)` layout on top of the runtime's shortest digits.
-    private static func appendShortest(_ value: Double, to buffer: inout ByteSink) {
+    static func appendShortest(_ value: Double, to buffer: inout ByteSink) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { raw in
             let base = raw.baseAddress!
             var length = 0

@@ -32,11 +32,37 @@ public final class HTTPMetrics: Sendable {
         inFlight = try registry.gauge("http_requests_in_flight", help: "Number of HTTP requests being served.")
     }
 
-    /// Records one answered request.
-    func record(method: HTTPMethod, path: String, status: Int, seconds: Double) {
+    /// Records one answered request; with a trace id (from a W3C `traceparent` header), the
+    /// latency observation and the count carry an exemplar `{trace_id, span_id}`.
+    func record(method: HTTPMethod, path: String, status: Int, seconds: Double, traceID: String? = nil) {
         let method = method.labelValue
-        requests.labels(method, path, Self.statusText(status)).increment()
-        duration.labels(method, path).observe(seconds)
+        let counter = requests.labels(method, path, Self.statusText(status))
+        let histogram = duration.labels(method, path)
+        guard let traceID else {
+            counter.increment()
+            histogram.observe(seconds)
+            return
+        }
+        let exemplar = ["trace_id": traceID, "span_id": Self.newSpanID()]
+        counter.increment(by: 1, exemplar: exemplar)
+        histogram.observe(seconds, exemplar: exemplar)
+    }
+
+    /// The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or nil.
+    static func traceID(fromTraceparent header: String) -> String? {
+        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16,
+            parts[3].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
+            parts[1].contains(where: { $0 != "0" })
+        else { return nil }
+        return parts[1].lowercased()
+    }
+
+    /// A new span id for the server side of a traced request: 16 hex digits.
+    static func newSpanID() -> String {
+        let id = UInt64.random(in: 1...UInt64.max)
+        let hex = String(id, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     private static let statusTexts: [String] = (0..<600).map(String.init)

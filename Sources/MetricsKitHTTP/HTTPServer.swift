@@ -161,7 +161,12 @@ public final class HTTPServer: @unchecked Sendable {
                 server: self, connection: connection, method: HTTPMethod(String(cString: method)), path: path,
                 route: route)
             requestsInFlight.wrappingAdd(1, ordering: .relaxed)
-            if context.instrumented { configuration.metrics?.inFlight.increment() }
+            if context.instrumented, let metrics = configuration.metrics {
+                metrics.inFlight.increment()
+                if let traceparent = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "traceparent") {
+                    context.traceID = HTTPMetrics.traceID(fromTraceparent: String(cString: traceparent))
+                }
+            }
             state.pointee = Unmanaged.passRetained(context).toOpaque()
             if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length"),
                 let length = Int(String(cString: declared)), length > configuration.maxBodySize
@@ -189,7 +194,7 @@ public final class HTTPServer: @unchecked Sendable {
                 let seconds = (ContinuousClock.now - context.start) / .seconds(1)
                 metrics.record(
                     method: context.method, path: context.route?.path ?? HTTPMetrics.unmatchedPath, status: status,
-                    seconds: seconds)
+                    seconds: seconds, traceID: context.traceID)
             }
         }
         requestsInFlight.wrappingAdd(-1, ordering: .relaxed)
@@ -207,6 +212,8 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
     let route: Router.Route?
     let start = ContinuousClock.now
     var bodyBytes = 0
+    /// The trace id of the request's `traceparent` header, for exemplars.
+    var traceID: String?
     /// The status queued, once a response went out.
     private(set) var sentStatus: Int?
 

@@ -2,34 +2,46 @@ import MetricsKit
 import Synchronization
 
 extension Router {
-    /// Serves `registry` at `path` (`GET` and `HEAD`) in text format 0.0.4, gzip-compressed when
-    /// the request accepts it (as Prometheus does). Not counted in the HTTP metrics by default.
+    /// Serves `registry` at `path` (`GET` and `HEAD`), gzip-compressed when the request accepts
+    /// it (as Prometheus does). The format follows the `Accept` header
+    /// (``MetricsKit/ExpositionFormat/negotiate(accept:)``): OpenMetrics 1.0 when the scraper
+    /// prefers it, text 0.0.4 otherwise. Not counted in the HTTP metrics by default.
     ///
     /// Concurrent scrapes share one render: a scrape that arrives while another renders waits
     /// for that render and is answered with the same response object, so many scrapers cost one
-    /// render and no copies (the body is at most one render's duration older than the request).
+    /// render per format and no copies (the body is at most one render's duration older than
+    /// the request).
     public func addMetrics(_ registry: MetricRegistry, path: String = "/metrics", instrumented: Bool = false) {
         let endpoint = MetricsEndpoint(registry: registry)
         add(path, methods: [.get], instrumented: instrumented) { request, responder in
-            endpoint.serve(gzip: Gzip.isAccepted(by: request.header("Accept-Encoding")), responder)
+            endpoint.serve(
+                MetricsEndpoint.Wanted(
+                    format: ExpositionFormat.negotiate(accept: request.header("Accept")),
+                    gzip: Gzip.isAccepted(by: request.header("Accept-Encoding"))),
+                responder)
         }
     }
 }
 
 /// Renders a registry for scrapes, coalescing concurrent ones.
 final class MetricsEndpoint: Sendable {
+    struct Wanted: Hashable {
+        var format: ExpositionFormat
+        var gzip: Bool
+    }
+
     let registry: MetricRegistry
-    private let waiting = Mutex<(rendering: Bool, responders: [(gzip: Bool, responder: any HTTPResponder)])>(
+    private let waiting = Mutex<(rendering: Bool, responders: [(wanted: Wanted, responder: any HTTPResponder)])>(
         (false, []))
 
     init(registry: MetricRegistry) {
         self.registry = registry
     }
 
-    func serve(gzip: Bool, _ responder: any HTTPResponder) {
+    func serve(_ wanted: Wanted, _ responder: any HTTPResponder) {
         let leads = waiting.withLock { state -> Bool in
             if state.rendering {
-                state.responders.append((gzip, responder))
+                state.responders.append((wanted, responder))
                 return false
             }
             state.rendering = true
@@ -37,34 +49,39 @@ final class MetricsEndpoint: Sendable {
         }
         guard leads else { return }  // answered when the render under way finishes
 
-        var body: [UInt8] = []
-        registry.render(into: &body)
-        let plain = HTTPResponse(
-            status: 200, headers: [("Content-Type", MetricRegistry.contentType), ("Vary", "Accept-Encoding")], body: body
-        ).prepared()
-        var compressed: HTTPResponse?
-        func response(gzip: Bool) -> HTTPResponse {
-            guard gzip else { return plain }
-            if compressed == nil {
-                compressed = Gzip.compress(body).map { gzipped in
-                    HTTPResponse(
-                        status: 200,
-                        headers: [
-                            ("Content-Type", MetricRegistry.contentType), ("Vary", "Accept-Encoding"),
-                            ("Content-Encoding", "gzip"),
-                        ], body: gzipped
-                    ).prepared()
-                } ?? plain
+        var bodies: [ExpositionFormat: [UInt8]] = [:]
+        var responses: [Wanted: HTTPResponse] = [:]
+        func response(_ wanted: Wanted) -> HTTPResponse {
+            if let ready = responses[wanted] { return ready }
+            let plain: [UInt8]
+            if let rendered = bodies[wanted.format] {
+                plain = rendered
+            } else {
+                var body: [UInt8] = []
+                registry.render(wanted.format, into: &body)
+                bodies[wanted.format] = body
+                plain = body
             }
-            return compressed!
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", wanted.format.contentType), ("Vary", "Accept, Accept-Encoding"),
+            ]
+            var body = plain
+            if wanted.gzip, let compressed = Gzip.compress(plain) {
+                headers.append(("Content-Encoding", "gzip"))
+                body = compressed
+            }
+            let made = HTTPResponse(status: 200, headers: headers, body: body).prepared()
+            responses[wanted] = made
+            return made
         }
+        let mine = response(wanted)
         let others = waiting.withLock { state in
             state.rendering = false
             defer { state.responders.removeAll() }
             return state.responders
         }
-        responder.respond(response(gzip: gzip))
-        for other in others { other.responder.respond(response(gzip: other.gzip)) }
+        responder.respond(mine)
+        for other in others { other.responder.respond(response(other.wanted)) }
     }
 }
 

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import MetricsKit
-import MetricsKitHTTP
+@testable import MetricsKitHTTP
 import Synchronization
 import Testing
 
@@ -131,7 +131,7 @@ struct HTTPServerTests {
         let compressed = try RawHTTPClient.get("/metrics", port: app.port, headers: ["Accept-Encoding": "gzip"])
         #expect(plain.headers["content-encoding"] == nil)
         #expect(compressed.headers["content-encoding"] == "gzip")
-        #expect(compressed.headers["vary"] == "Accept-Encoding")
+        #expect(compressed.headers["vary"] == "Accept, Accept-Encoding")
         guard let gzip = Tools.find("gzip") else {
             Issue.record("gzip not found: apt-get install -y gzip")
             return
@@ -214,5 +214,33 @@ struct HTTPServerTests {
         defer { server.shutdown(gracePeriod: .zero) }
         let response = try RawHTTPClient.get("/metrics", port: server.port)
         #expect(response.text.contains("\njobs_total 1\n"))
+    }
+
+    @Test func metricsNegotiatesOpenMetricsAndShowsTraceExemplars() throws {
+        let app = try TestServer()
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        #expect(try RawHTTPClient.get("/", port: app.port, headers: ["traceparent": traceparent]).status == 200)
+        let prometheus2Accept =
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        let om = try RawHTTPClient.get("/metrics", port: app.port, headers: ["Accept": prometheus2Accept])
+        #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        #expect(om.text.hasSuffix("# EOF\n"))
+        #expect(om.text.contains("# TYPE http_requests counter"))
+        #expect(om.text.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""))
+        let text = try RawHTTPClient.get("/metrics", port: app.port)
+        #expect(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(!text.text.contains("trace_id"))
+        // A malformed traceparent adds no exemplar and breaks nothing.
+        #expect(try RawHTTPClient.get("/", port: app.port, headers: ["traceparent": "00-zz-00-01"]).status == 200)
+    }
+
+    @Test func traceparentParsing() {
+        #expect(
+            HTTPMetrics.traceID(fromTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(HTTPMetrics.traceID(fromTraceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01") == nil)
+        #expect(HTTPMetrics.traceID(fromTraceparent: "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") == nil)
+        #expect(HTTPMetrics.traceID(fromTraceparent: "garbage") == nil)
+        #expect(HTTPMetrics.newSpanID().count == 16)
     }
 }

@@ -26,6 +26,8 @@ struct ConformanceTests {
         let registry = MetricRegistry()
         var expected: [Sample] = []
         var help: [String: String] = [:]
+        /// "<sample name>|<le>" -> the exemplar OpenMetrics must show there.
+        var expectedExemplars: [String: (value: Double, labels: [String: String])] = [:]
 
         init() throws {
             let oddValues = ["/", "a\"b", "c\\d", "e\nf", "🚀 émoji", "", "tab\there", "\\n literal"]
@@ -54,7 +56,8 @@ struct ConformanceTests {
 
             let errors = try registry.counter("corpus_errors_total", help: "Errors.", constLabels: ["app": "corpus"])
             help["corpus_errors"] = "Errors."
-            errors.increment()
+            errors.increment(by: 1, exemplar: ["trace_id": "odd \"quoted\" \\ value\n🚀"])
+            expectedExemplars["corpus_errors_total|"] = (1, ["trace_id": "odd \"quoted\" \\ value\n🚀"])
             errors.increment(by: -5)  // refused and counted
             expected.append(Sample(name: "corpus_errors_total", labels: ["app": "corpus"], value: 1))
             expected.append(Sample(name: "metricskit_rejected_updates_total",
@@ -74,6 +77,12 @@ struct ConformanceTests {
             for (route, values) in observations {
                 let series = latency.labels(route)
                 values.forEach(series.observe)
+                if route == "/" {
+                    // The latest exemplar per bucket is what OpenMetrics shows.
+                    series.observe(0.0625, exemplar: ["trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"])
+                    expectedExemplars["corpus_latency_seconds_bucket|0.1"] = (0.0625, ["trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"])
+                }
+                let values = route == "/" ? values + [0.0625] : values
                 var cumulative = 0.0
                 for bound in bounds + [.infinity] {
                     cumulative = Double(values.filter { $0 <= bound }.count)
@@ -198,5 +207,55 @@ struct ConformanceTests {
         for (got, want) in zip(parsed, expected) { #expect(got == want) }
         for (name, help) in corpus.help { #expect(parsedHelp[name] == help, "help of \(name)") }
         #expect(parsedHelp["metricskit_rejected_updates"] != nil)
+    }
+
+    @Test func pythonOpenMetricsParserAcceptsTheCorpusWithEqualValuesAndExemplars() throws {
+        let corpus = try Corpus()
+        let python = Self.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let script = Self.repositoryRoot.appendingPathComponent("Tests/conformance/parse_openmetrics.py").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
+            return
+        }
+        let text = corpus.registry.render(.openMetrics)
+        #expect(text.hasSuffix("\n# EOF\n"))
+        let (status, output) = try Self.run(python, [script], input: text)
+        try #require(status == 0, "the strict OpenMetrics parser failed:\n\(output)\n--- body ---\n\(text)")
+        let families = try #require(
+            JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
+
+        var parsed: [Sample] = []
+        var created: Set<String> = []
+        var exemplars: [String: (value: Double, labels: [String: String])] = [:]
+        for family in families {
+            for sample in family["samples"] as! [[String: Any]] {
+                let name = sample["name"] as! String
+                var labels = sample["labels"] as! [String: String]
+                if name.hasSuffix("_created") {
+                    created.insert(name)
+                    continue
+                }
+                // OpenMetrics writes bounds canonically (1.0); the corpus expects Go's %g (1).
+                if let le = labels["le"], let bound = Double(le), bound.isFinite { labels["le"] = Corpus.goBound(bound) }
+                parsed.append(Sample(name: name, labels: labels, value: Double(sample["value"] as! String)!))
+                if let exemplar = sample["exemplar"] as? [String: Any] {
+                    exemplars["\(name)|\(labels["le"] ?? "")"] = (
+                        Double(exemplar["value"] as! String)!, exemplar["labels"] as! [String: String]
+                    )
+                    #expect((exemplar["timestamp"] as? String).flatMap(Double.init) ?? 0 > 1_600_000_000)
+                }
+            }
+        }
+        let key = { (s: Sample) in s.description }
+        let expected = corpus.expected.sorted { key($0) < key($1) }
+        parsed.sort { key($0) < key($1) }
+        #expect(parsed.count == expected.count)
+        for (got, want) in zip(parsed, expected) { #expect(got == want) }
+        #expect(created.contains("corpus_requests_created") && created.contains("corpus_latency_seconds_created"))
+        #expect(exemplars.count == corpus.expectedExemplars.count)
+        for (place, want) in corpus.expectedExemplars {
+            #expect(exemplars[place]?.value == want.value, "exemplar at \(place)")
+            #expect(exemplars[place]?.labels == want.labels, "exemplar at \(place)")
+        }
     }
 }
