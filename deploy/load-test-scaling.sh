@@ -4,7 +4,7 @@
 # every INTERVAL seconds for DURATION seconds, then deletes the load generator (also on Ctrl-C).
 #
 #   deploy/load-test-scaling.sh [-n NAMESPACE] [-d SECONDS] [-c CONCURRENCY] [-i SECONDS]
-#                               [--hpa NAME] [--metric NAME] [--image IMAGE]
+#                               [--hpa NAME] [--metric NAME|PATH] [--url URL] [--image IMAGE]
 #   make load-test LOAD_TEST_ARGS="-d 600 -c 20"
 #
 # Every route's HPA is called metrics-app (KEDA's too, through horizontalPodAutoscalerConfig),
@@ -20,6 +20,7 @@ HPA=${HPA:-metrics-app}
 SERVICE=${SERVICE:-metrics-app}
 SERVICE_PORT=${SERVICE_PORT:-8080}
 METRIC=${METRIC:-http_requests_per_second}
+URL=${URL:-}
 LOAD_IMAGE=${LOAD_IMAGE:-busybox:1.36}
 KUBECTL=${KUBECTL:-kubectl}
 LOAD_POD=
@@ -34,12 +35,17 @@ Usage: $0 [options]
   -i, --interval SECONDS  how often to print the HPA status (default: $INTERVAL)
       --hpa NAME          HorizontalPodAutoscaler to watch (default: $HPA)
       --metric NAME       custom metric to read from custom.metrics.k8s.io, per pod
-                          (default: $METRIC; not served on the KEDA and Datadog routes)
+                          (default: $METRIC; not served on the KEDA and Datadog routes);
+                          a path such as services/metrics-app/kong_upstream_latency_ms_60s_average
+                          reads an object's metric instead
+      --url URL           what the load pod requests (default:
+                          http://$SERVICE.<namespace>.svc:$SERVICE_PORT/; the Kong route needs
+                          the Gateway's address, so that Kong measures the traffic)
       --image IMAGE       load generator image with sh and wget (default: $LOAD_IMAGE)
       --self-test         check the quantity parser and exit
   -h, --help              this help
 Environment variables of the same names (NAMESPACE, DURATION, CONCURRENCY, INTERVAL, HPA,
-METRIC, LOAD_IMAGE, KUBECTL) set the defaults.
+METRIC, URL, LOAD_IMAGE, KUBECTL) set the defaults.
 EOF
 }
 
@@ -103,6 +109,7 @@ while [[ $# -gt 0 ]]; do
         -i|--interval) INTERVAL=${2:?}; shift 2 ;;
         --hpa) HPA=${2:?}; shift 2 ;;
         --metric) METRIC=${2:?}; shift 2 ;;
+        --url) URL=${2:?}; shift 2 ;;
         --image) LOAD_IMAGE=${2:?}; shift 2 ;;
         --self-test) self_test; exit ;;
         -h|--help) usage; exit 0 ;;
@@ -135,7 +142,7 @@ read -r target_type target_metric target_value < <("$KUBECTL" -n "$NAMESPACE" ge
 echo "HPA $NAMESPACE/$HPA scales on $target_type metric $target_metric, target ${target_value:-?} ($(quantity "${target_value:-0}" || echo '?'))"
 
 LOAD_POD="metrics-app-load-$(date +%s)"
-URL="http://$SERVICE.$NAMESPACE.svc:$SERVICE_PORT/"
+URL=${URL:-"http://$SERVICE.$NAMESPACE.svc:$SERVICE_PORT/"}
 echo "starting $LOAD_POD: $CONCURRENCY request loops against $URL for ${DURATION}s"
 # A pod the namespace's restricted Pod Security level admits.
 "$KUBECTL" -n "$NAMESPACE" apply -f - >/dev/null <<EOF
@@ -179,17 +186,20 @@ spec:
 EOF
 "$KUBECTL" -n "$NAMESPACE" wait --for=condition=Ready "pod/$LOAD_POD" --timeout=120s >/dev/null
 
+# The custom metrics API path: every pod's METRIC, or an object's (METRIC holds a slash).
+if [[ $METRIC == */* ]]; then METRIC_PATH=$METRIC; else METRIC_PATH="pods/*/$METRIC"; fi
+
 custom_metric() {
-    # Per-pod values from the custom metrics API: "N pods, average A, total T", or n/a.
+    # Values from the custom metrics API: "N items, average A, total T", or n/a.
     local raw values
-    raw=$("$KUBECTL" get --raw "/apis/custom.metrics.k8s.io/v1beta1/namespaces/$NAMESPACE/pods/*/$METRIC" 2>/dev/null) \
+    raw=$("$KUBECTL" get --raw "/apis/custom.metrics.k8s.io/v1beta1/namespaces/$NAMESPACE/$METRIC_PATH" 2>/dev/null) \
         || { echo "n/a"; return; }
     values=$(grep -o '"value":"[^"]*"' <<<"$raw" | cut -d'"' -f4 | while read -r q; do quantity "$q"; done)
     if [[ -z $values ]]; then echo "no items"; return; fi
-    awk '{ n++; s += $1 } END { printf "%d pods, average %.3f, total %.3f", n, s / n, s }' <<<"$values"
+    awk '{ n++; s += $1 } END { printf "%d items, average %.3f, total %.3f", n, s / n, s }' <<<"$values"
 }
 
-printf '%-6s %-8s %-8s %-22s %s\n' "time" "desired" "current" "HPA metric (current)" "$METRIC (custom metrics API)"
+printf '%-6s %-8s %-8s %-22s %s\n' "time" "desired" "current" "HPA metric (current)" "${METRIC##*/} (custom metrics API)"
 start=$SECONDS
 while :; do
     elapsed=$((SECONDS - start))

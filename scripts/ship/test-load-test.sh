@@ -10,10 +10,14 @@ cd "$(dirname "$0")/../.."
 SCRIPT=deploy/load-test-scaling.sh
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-failed=0
+passed=0 failed=0
 check() { # check DESCRIPTION COMMAND...
     local what=$1; shift
-    if "$@"; then echo "PASS  load-test: $what"; else echo "FAIL  load-test: $what"; failed=$((failed + 1)); fi
+    if "$@"; then
+        echo "PASS  load-test: $what"; passed=$((passed + 1))
+    else
+        echo "FAIL  load-test: $what"; failed=$((failed + 1))
+    fi
 }
 
 quiet() { "$@" >/dev/null 2>&1; }
@@ -41,7 +45,7 @@ check "prints the HPA target with its quantity parsed" grep -q 'target 5 (5)' <<
 check "prints desired/current replicas and the HPA metric 1500m as 1.5" \
     grep -Eq '^0s +4 +2 +1500m \(1\.5\)' <<<"$out"
 check "reads the custom metric per pod (295m + 1500m + 2k = 2001.795)" \
-    grep -q '3 pods, average 667.265, total 2001.795' <<<"$out"
+    grep -q '3 items, average 667.265, total 2001.795' <<<"$out"
 check "samples until the duration is over" grep -Eq '^2s ' <<<"$out"
 check "starts the load pod with the concurrency asked for" grep -qF -- '-lt 7' "$TMP/applied.yaml"
 check "the load pod passes the restricted Pod Security level (non-root, no capabilities)" \
@@ -54,6 +58,14 @@ else
     failed=$((failed + 1))
 fi
 check "uses the namespace asked for" grep -q -- '-n test-ns delete pod metrics-app-load-' "$FAKE_LOG"
+check "reads every pod's metric by default" grep -qF 'namespaces/test-ns/pods/*/http_requests_per_second' "$FAKE_LOG"
+
+: > "$FAKE_LOG"
+KUBECTL=$TMP/kubectl bash "$SCRIPT" -d 1 -i 1 --url http://kong.example/ \
+    --metric services/metrics-app/kong_upstream_latency_ms_60s_average >/dev/null 2>&1
+check "--url sets what the load pod requests" grep -qF 'wget -q -O /dev/null -T 10 "http://kong.example/"' "$TMP/applied.yaml"
+check "--metric with a path reads an object's metric" \
+    grep -qF 'namespaces/demo-ns/services/metrics-app/kong_upstream_latency_ms_60s_average' "$FAKE_LOG"
 
 : > "$FAKE_LOG"
 # Job control on, so the background run does not start with SIGINT ignored (as it would in a
@@ -69,5 +81,5 @@ set +m
 check "Ctrl-C ends it with status 130" test "$code" -eq 130
 check "Ctrl-C deletes the load pod" grep -q 'delete pod metrics-app-load-' "$FAKE_LOG"
 
-echo "load-test-scaling: $((11 - failed)) passed, $failed failed"
+echo "load-test-scaling: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
