@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "MetricsKit", targets: ["MetricsKit"]),
         .library(name: "MetricsKitHTTP", targets: ["MetricsKitHTTP"]),
+        .library(name: "MetricsKitSwiftMetrics", targets: ["MetricsKitSwiftMetrics"]),
         .executable(name: "metrics-app", targets: ["metrics-app"]),
     ],
     dependencies: [
@@ -25,6 +26,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // An HTTP server over libmicrohttpd that serves a registry and instruments requests.
         .target(name: "MetricsKitHTTP", dependencies: ["MetricsKit", "CMicroHTTPD", "CZlib"]),
+        // A swift-metrics backend, separate so MetricsKit itself keeps no dependencies.
+        .target(
+            name: "MetricsKitSwiftMetrics",
+            dependencies: ["MetricsKit", .product(name: "CoreMetrics", package: "swift-metrics")]),
         // The demo workload: configuration and wiring only.
         .executableTarget(
             name: "metrics-app",
@@ -34,6 +39,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit"]),
+        .testTarget(
+            name: "MetricsKitSwiftMetricsTests",
+            dependencies: ["MetricsKitSwiftMetrics", "MetricsKit", .product(name: "Metrics", package: "swift-metrics")]),
         .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "metrics-app"]),
     ],
     swiftLanguageModes: [.v6]

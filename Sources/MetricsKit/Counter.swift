@@ -175,6 +175,14 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         Double(whole.load(ordering: .relaxed)) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
     }
 
+    /// Sets the value back to 0, which Prometheus reads as a counter reset (swift-metrics'
+    /// `reset()`; not part of the Prometheus client API).
+    @_spi(Variants)
+    public func reset() {
+        whole.store(0, ordering: .relaxed)
+        fractionBits.store(0, ordering: .relaxed)
+    }
+
     override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
         appendSamplePrefix(options.isOpenMetrics ? descriptor.totalNameBytes : descriptor.nameBytes, into: &buffer)
         let fraction = fractionBits.load(ordering: .relaxed)

@@ -140,9 +140,8 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 }
 
 extension MetricFamily: RegisteredFamily {
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
+    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
         let all = table.withLock { $0.sortedSeries() }
-        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
         for series in all { series.render(into: &buffer, options) }
     }
 }
@@ -150,7 +149,41 @@ extension MetricFamily: RegisteredFamily {
 /// What a registry keeps: something with a descriptor that renders itself.
 protocol RegisteredFamily: AnyObject, Sendable {
     var descriptor: FamilyDescriptor { get }
-    func render(into buffer: inout ByteSink, _ options: RenderOptions)
+    /// Appends the sample lines (no HELP/TYPE).
+    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions)
+    /// Updates refused for `reason`.
+    func rejections(_ reason: RejectionReason) -> UInt64
+}
+
+extension RegisteredFamily {
+    /// Appends HELP/TYPE and the sample lines.
+    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
+        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
+        renderSeries(into: &buffer, options)
+    }
+
+    func rejections(_ reason: RejectionReason) -> UInt64 { descriptor.rejections(reason) }
+}
+
+/// Families of one name, type, help and buckets but different label names, rendered as one
+/// family (valid in both text formats): how the swift-metrics backend keeps a metric whose
+/// dimension keys differ between call sites without losing either.
+final class VariantGroup: RegisteredFamily {
+    let members: Mutex<[any RegisteredFamily]>
+    let descriptor: FamilyDescriptor
+
+    init(_ members: [any RegisteredFamily]) {
+        self.descriptor = members[0].descriptor
+        self.members = Mutex(members)
+    }
+
+    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
+        for member in members.withLock({ $0 }) { member.renderSeries(into: &buffer, options) }
+    }
+
+    func rejections(_ reason: RejectionReason) -> UInt64 {
+        members.withLock { $0 }.reduce(0) { $0 + $1.descriptor.rejections(reason) }
+    }
 }
 
 /// A fast seeded hash over the UTF-8 bytes of label values (8 bytes per step), with a

@@ -253,7 +253,7 @@ public final class MetricRegistry: Sendable {
             guard case .family(let family) = entry else { continue }
             let descriptor = family.descriptor
             for reason in RejectionReason.allCases {
-                let count = descriptor.rejections(reason)
+                let count = family.rejections(reason)
                 guard count > 0 else { continue }
                 if !wroteHeader {
                     let help =
@@ -281,7 +281,90 @@ public final class MetricRegistry: Sendable {
     public func rejectedUpdates(of name: String) -> UInt64 {
         let entry = state.withLock { $0.entries[name] }
         guard case .family(let family) = entry else { return 0 }
-        return RejectionReason.allCases.reduce(0) { $0 + family.descriptor.rejections($1) }
+        return RejectionReason.allCases.reduce(0) { $0 + family.rejections($1) }
+    }
+
+    // MARK: Label-name variants (for the swift-metrics backend)
+
+    /// A counter family registered as a variant: the same name, help and type may be
+    /// registered again with other label names, and all variants render as one family.
+    @_spi(Variants)
+    public func counterVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
+        -> MetricFamily<Counter>
+    {
+        try variant(name, help: help, type: .counter, labelNames: labelNames) { d, values in
+            Counter(descriptor: d, labelValues: values)
+        }
+    }
+
+    /// A gauge family registered as a variant (see ``counterVariant(_:help:labelNames:)``).
+    @_spi(Variants)
+    public func gaugeVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
+        -> MetricFamily<Gauge>
+    {
+        try variant(name, help: help, type: .gauge, labelNames: labelNames) { d, values in
+            Gauge(descriptor: d, labelValues: values)
+        }
+    }
+
+    /// A histogram family registered as a variant (see ``counterVariant(_:help:labelNames:)``).
+    @_spi(Variants)
+    public func histogramVariant(_ name: String, help: String, labelNames: [String], buckets: [Double])
+        throws(MetricsKitError) -> MetricFamily<Histogram>
+    {
+        let bounds = try Histogram.validatedBuckets(buckets, metric: name)
+        let layout = BucketLayout(bounds: bounds)
+        return try variant(name, help: help, type: .histogram, labelNames: labelNames, buckets: bounds) { d, values in
+            Histogram(descriptor: d, labelValues: values, layout: layout)
+        }
+    }
+
+    private func variant<Series: MetricSeries>(
+        _ name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double] = [],
+        makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
+    ) throws(MetricsKitError) -> MetricFamily<Series> {
+        try Names.validateMetricName(name)
+        try Names.validateLabelNames(labelNames, constLabels: [:], metric: name, type: type)
+        let descriptor = FamilyDescriptor(
+            name: name, help: help, type: type, labelNames: labelNames, constLabels: [:], buckets: buckets)
+        return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
+            let make = {
+                MetricFamily(descriptor: descriptor, seriesLimit: self.defaultSeriesLimit) { values in
+                    makeSeries(descriptor, values)
+                }
+            }
+            guard case .family(let registered) = state.entries[name] else {
+                _ = try state.existing(descriptor)  // the name, or one of its sample names, may be taken
+                let family = make()
+                if labelNames.isEmpty { _ = family.labels([]) }
+                try state.add(.family(family), descriptor: descriptor)
+                return family
+            }
+            let members = (registered as? VariantGroup)?.members.withLock { $0 } ?? [registered]
+            if let same = members.first(where: { $0.descriptor.hasSameDefinition(as: descriptor) }) {
+                guard let family = same as? MetricFamily<Series> else {
+                    throw MetricsKitError(.conflictingRegistration, metric: name, reason: "already registered as another kind of metric")
+                }
+                return family
+            }
+            let first = members[0].descriptor
+            guard first.type == type, first.help == help, first.buckets == buckets, first.constLabels.isEmpty,
+                registered is VariantGroup || registered is MetricFamily<Series>
+            else {
+                throw MetricsKitError(
+                    .conflictingRegistration, metric: name,
+                    reason: "already registered with a different definition (\(first.summary)); asked for \(descriptor.summary)")
+            }
+            let family = make()
+            if labelNames.isEmpty { _ = family.labels([]) }
+            if let group = registered as? VariantGroup {
+                group.members.withLock { $0.append(family) }
+            } else {
+                state.entries[name] = .family(VariantGroup([registered, family]))
+            }
+            state.sorted = nil
+            return family
+        }
     }
 
     // MARK: Internals
@@ -353,11 +436,12 @@ public final class MetricRegistry: Sendable {
         /// nil when the name is free; throws when the name is taken by something else.
         func existing(_ descriptor: FamilyDescriptor) throws(MetricsKitError) -> (any RegisteredFamily)? {
             let name = descriptor.name
-            if case .family(let family) = entries[name] {
-                guard family.descriptor.hasSameDefinition(as: descriptor) else {
+            if case .family(let registered) = entries[name] {
+                let members = (registered as? VariantGroup)?.members.withLock { $0 } ?? [registered]
+                guard let family = members.first(where: { $0.descriptor.hasSameDefinition(as: descriptor) }) else {
                     throw MetricsKitError(
                         .conflictingRegistration, metric: name,
-                        reason: "already registered with a different definition (\(family.descriptor.summary)); "
+                        reason: "already registered with a different definition (\(members[0].descriptor.summary)); "
                             + "asked for \(descriptor.summary)")
                 }
                 return family
@@ -401,8 +485,7 @@ final class CallbackFamily: RegisteredFamily {
         self.labelText = descriptor.labelText(for: [])
     }
 
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
+    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
         let current = value()
         if descriptor.type == .counter && !(current >= 0 && current.isFinite) {
             descriptor.countRejection(.invalidValue)

@@ -1,0 +1,166 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import MetricsKit
+import Testing
+
+@testable import MetricsKitSwiftMetrics
+
+@Suite("swift-metrics backend")
+struct SwiftMetricsBackendTests {
+    @Test func drivesEveryMetricKindThroughSwiftMetrics() throws {
+        let registry = MetricRegistry(openMetricsCreatedSamples: false)
+        let factory = MetricsKitFactory(registry: registry)
+        CoreMetrics.Counter(label: "http.server.requests", dimensions: [("http.method", "GET"), ("status-code", "200")], factory: factory)
+            .increment(by: 3)
+        FloatingPointCounter(label: "bytes.sent", factory: factory).increment(by: 2.5)
+        Gauge(label: "queue.depth", factory: factory).record(7)
+        let meter = Meter(label: "connections", factory: factory)
+        meter.set(10)
+        meter.increment(by: 2)
+        meter.decrement(by: 1)
+        Recorder(label: "payload.size", factory: factory).record(300)
+        let timer = Metrics.Timer(label: "db.query", dimensions: [("le", "x")], factory: factory)
+        timer.recordMilliseconds(250)
+        timer.recordNanoseconds(5_000_000)
+
+        let text = registry.render()
+        #expect(text.contains("# TYPE http_server_requests_total counter\n"))
+        #expect(text.contains("# HELP http_server_requests_total http.server.requests (swift-metrics)\n"))
+        #expect(text.contains("http_server_requests_total{http_method=\"GET\",status_code=\"200\"} 3\n"))
+        #expect(text.contains("bytes_sent_total 2.5\n"))
+        #expect(text.contains("# TYPE queue_depth gauge\nqueue_depth 7\n"))
+        #expect(text.contains("connections 11\n"))
+        #expect(text.contains("# TYPE payload_size histogram\n"))
+        #expect(text.contains("payload_size_bucket{le=\"+Inf\"} 1\n"))
+        #expect(text.contains("payload_size_sum 300\n"))
+        #expect(text.contains("db_query_bucket{le_=\"x\",le=\"0.01\"} 1\n"))
+        #expect(text.contains("db_query_bucket{le_=\"x\",le=\"0.25\"} 2\n"))
+        #expect(text.contains("db_query_sum{le_=\"x\"} 0.255\n"))
+    }
+
+    @Test func destroyRemovesTheSeries() throws {
+        let registry = MetricRegistry()
+        let factory = MetricsKitFactory(registry: registry)
+        let counter = CoreMetrics.Counter(label: "jobs", dimensions: [("queue", "a")], factory: factory)
+        counter.increment()
+        #expect(registry.render().contains("jobs_total{queue=\"a\"} 1"))
+        counter.destroy()
+        #expect(!registry.render().contains("jobs_total{queue=\"a\"}"))
+        counter.reset()  // a destroyed handler stays safe to use
+    }
+
+    @Test func counterResetStartsFromZero() throws {
+        let registry = MetricRegistry()
+        let counter = CoreMetrics.Counter(label: "jobs", factory: MetricsKitFactory(registry: registry))
+        counter.increment(by: 5)
+        counter.reset()
+        counter.increment()
+        #expect(registry.render().contains("\njobs_total 1\n"))
+    }
+
+    /// swift-prometheus crashes here (its issue #125, Hummingbird #586); MetricsKit renders one
+    /// family with both label sets and loses neither.
+    @Test func sameNameWithDifferentDimensionKeysDoesNotCrashOrLoseData() throws {
+        let registry = MetricRegistry(openMetricsCreatedSamples: false)
+        let factory = MetricsKitFactory(registry: registry)
+        CoreMetrics.Counter(label: "requests", dimensions: [("method", "GET")], factory: factory).increment()
+        CoreMetrics.Counter(label: "requests", dimensions: [("method", "GET"), ("status", "200")], factory: factory)
+            .increment(by: 2)
+        CoreMetrics.Counter(label: "requests", factory: factory).increment(by: 4)
+        // Key order does not matter.
+        CoreMetrics.Counter(label: "requests", dimensions: [("status", "200"), ("method", "GET")], factory: factory)
+            .increment(by: 8)
+        let text = registry.render()
+        #expect(text.components(separatedBy: "# TYPE requests_total counter").count == 2)
+        #expect(text.contains("requests_total{method=\"GET\"} 1\n"))
+        #expect(text.contains("requests_total{method=\"GET\",status=\"200\"} 10\n"))
+        #expect(text.contains("requests_total 4\n"))
+        // Both text parsers and promtool accept it.
+        try ParserCheck.expectAccepted(text, openMetrics: registry.render(.openMetrics))
+    }
+
+    @Test func sameNameAsAnotherKindIsExportedUnderASuffixedName() throws {
+        let registry = MetricRegistry()
+        let factory = MetricsKitFactory(registry: registry)
+        Gauge(label: "workers_total", factory: factory).record(3)  // takes the name a counter would use
+        CoreMetrics.Counter(label: "workers", factory: factory).increment()
+        let text = registry.render()
+        #expect(text.contains("\nworkers_total 3\n"))
+        #expect(text.contains("\nworkers_total_counter 1\n"))
+    }
+
+    @Test func namesAreSanitizedByTheDocumentedRule() {
+        #expect(MetricsKitFactory.metricName("http.server-requests") == "http_server_requests")
+        #expect(MetricsKitFactory.metricName("9lives") == "_9lives")
+        #expect(MetricsKitFactory.metricName("ns:sub.x") == "ns:sub_x")
+        #expect(MetricsKitFactory.labelName("http.method", histogram: false) == "http_method")
+        #expect(MetricsKitFactory.labelName("__meta", histogram: false) == "_meta")
+        #expect(MetricsKitFactory.labelName("le", histogram: true) == "le_")
+        #expect(MetricsKitFactory.labelName("le", histogram: false) == "le")
+        #expect(MetricsKitFactory.labelName("a:b", histogram: false) == "a_b")
+        let pairs = MetricsKitFactory.labelPairs([("a.b", "1"), ("a-b", "2")], histogram: false)
+        #expect(pairs.map(\.0) == ["a_b", "a_b_2"])
+    }
+
+    @Test func bootstrapRoutesTheGlobalAPI() throws {
+        let registry = MetricRegistry()
+        MetricsSystem.bootstrap(MetricsKitFactory(registry: registry))  // once per process: only this test does it
+        CoreMetrics.Counter(label: "bootstrapped").increment()
+        #expect(registry.render().contains("\nbootstrapped_total 1\n"))
+    }
+
+    @Test func perMetricBucketsWin() throws {
+        let registry = MetricRegistry()
+        var configuration = MetricsKitFactory.Configuration()
+        configuration.buckets["render"] = [0.001, 0.002]
+        let factory = MetricsKitFactory(registry: registry, configuration: configuration)
+        Metrics.Timer(label: "render", factory: factory).recordNanoseconds(1_500_000)
+        let text = registry.render()
+        #expect(text.contains("render_bucket{le=\"0.002\"} 1\n"))
+        #expect(!text.contains("render_bucket{le=\"0.005\"}"))
+    }
+}
+
+/// promtool and prometheus_client's parsers, as in MetricsKit's conformance tests.
+enum ParserCheck {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func expectAccepted(_ text: String, openMetrics: String) throws {
+        let python = root.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client)")
+            return
+        }
+        for (script, body) in [("parse_text.py", text), ("parse_openmetrics.py", openMetrics)] {
+            let (status, output) = try run(python, [root.appendingPathComponent("Tests/conformance/\(script)").path], body)
+            #expect(status == 0, "\(script) failed: \(output)\n\(body)")
+        }
+        guard let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else {
+            Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
+            return
+        }
+        let (status, output) = try run(promtool, ["check", "metrics"], text)
+        #expect(status == 0, "promtool: \(output)")
+    }
+
+    static func run(_ executable: String, _ arguments: [String], _ input: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
