@@ -19,6 +19,8 @@ OPS = {
     "labeled_lookup_increment": 1_000,
     "histogram_observe_1_thread": 1_000_000,
     "histogram_observe_2_threads": 200_000,
+    "histogram_observe_exemplar": 1_000,
+    "render_openmetrics_5000_series": 1,
     "render_1000_series": 1,
     "render_5000_series": 1,
 }
@@ -105,12 +107,16 @@ def main():
                  "labeled_lookup_increment", "swift-prometheus", max_ratio=0.2, max_ns=40),
         time_row("histogram observe, 11 buckets, 1 thread, ns/op",
                  "histogram_observe_1_thread", "swift-prometheus", max_ratio=1 / 3, max_ns=12),
+        time_row("histogram observe with an exemplar vs without (MetricsKit), ns/op",
+                 "histogram_observe_exemplar", "MetricsKit_without"),
         time_row("histogram observe, 2 threads on one histogram, ns/op (batch / all ops)",
                  "histogram_observe_2_threads", "swift-prometheus", max_ratio=1 / 3),
         time_row("render 1,000 series into reused buffer, us/scrape",
                  "render_1000_series", "swift-prometheus", scale=1e-3),
         time_row("render 5,000 series into reused buffer, us/scrape",
                  "render_5000_series", "swift-prometheus", max_ratio=0.5, scale=1e-3),
+        time_row("render 5,000 series as OpenMetrics (peer: its 0.0.4 emit), us/scrape",
+                 "render_openmetrics_5000_series", "swift-prometheus", scale=1e-3),
     ]
 
     ours_1k, ours_5k = mallocs("render_1000_series", "MetricsKit"), mallocs("render_5000_series", "MetricsKit")

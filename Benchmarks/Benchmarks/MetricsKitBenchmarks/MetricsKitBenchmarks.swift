@@ -81,6 +81,25 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: 3b. Observe with an exemplar (the label set built per call, as a traced request
+    // would), next to the same observe without one: calls that pass none must not pay.
+
+    Benchmark("histogram_observe_exemplar/MetricsKit", configuration: kilo) { benchmark in
+        let histogram = Fixtures.shared.mkHistogram
+        let values = observations
+        for i in benchmark.scaledIterations {
+            histogram.observe(values[i & observationMask], exemplar: ["trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"])
+        }
+    }
+
+    Benchmark("histogram_observe_exemplar/MetricsKit_without", configuration: kilo) { benchmark in
+        let histogram = Fixtures.shared.mkHistogram
+        let values = observations
+        for i in benchmark.scaledIterations {
+            histogram.observe(values[i & observationMask])
+        }
+    }
+
     // MARK: 4. Histogram observe, two threads on one histogram.
     //
     // One iteration is a batch of `twoThreadOps` observations, half on each of two threads
@@ -89,6 +108,8 @@ let benchmarks: @Sendable () -> Void = {
     // sleeps), so the p50 needs many samples to settle.
 
     let twoThreads = Benchmark.Configuration(scalingFactor: .one, maxDuration: .seconds(4))
+    let render5b = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 5)
+    var bufferOM: [UInt8] = []
 
     Benchmark("histogram_observe_2_threads/MetricsKit", configuration: twoThreads) { benchmark in
         let histogram = Fixtures.shared.mkHistogram
@@ -111,6 +132,27 @@ let benchmarks: @Sendable () -> Void = {
             for i in 0..<perThread {
                 histogram.record(values[(i &+ offset) & observationMask])
             }
+        }
+    }
+
+    // MARK: 5b. OpenMetrics scrape of 5,000 series (swift-prometheus has only 0.0.4: its emit is
+    // the peer).
+
+    Benchmark("render_openmetrics_5000_series/MetricsKit", configuration: render5b) { benchmark in
+        let registry = RenderFixture.fixture(5_000).metricsKit
+        for _ in benchmark.scaledIterations {
+            bufferOM.removeAll(keepingCapacity: true)
+            registry.render(.openMetrics, into: &bufferOM)
+            blackHole(bufferOM.count)
+        }
+    }
+
+    Benchmark("render_openmetrics_5000_series/swift-prometheus", configuration: render5b) { benchmark in
+        let registry = RenderFixture.fixture(5_000).prometheus
+        for _ in benchmark.scaledIterations {
+            bufferOM.removeAll(keepingCapacity: true)
+            registry.emit(into: &bufferOM)
+            blackHole(bufferOM.count)
         }
     }
 
