@@ -13,10 +13,11 @@ final class AppProcess: @unchecked Sendable {
     let port: Int
     private let output = Pipe()
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         port = try AppProcess.freePort()
         process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
         process.arguments = ["--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = output
         try process.run()
@@ -154,6 +155,47 @@ struct MetricsAppBinaryTests {
         #expect(app.process.isRunning)
         slow.removeAll()
         #expect(try RawHTTPClient.get("/", port: app.port).status == 200)
+    }
+
+    @Test func maxConcurrencyQueuesRequestsInArrivalOrder() throws {
+        let app = try AppProcess(["--max-concurrency", "1", "--delay-min", "200", "--delay-max", "200"])
+        let latencies = Mutex<[Duration]>([])
+        onThreads(4) { _ in
+            let start = ContinuousClock.now
+            if (try? RawHTTPClient.get("/", port: app.port))?.status == 200 {
+                let elapsed = ContinuousClock.now - start
+                latencies.withLock { $0.append(elapsed) }
+            }
+        }
+        let sorted = latencies.withLock { $0 }.sorted()
+        #expect(sorted.count == 4)
+        // One at a time, 200 ms each: the last waited for the three before it.
+        #expect(sorted.last! >= .milliseconds(750), "\(sorted)")
+        #expect(sorted.first! < .milliseconds(400), "\(sorted)")
+        let values = samples(try RawHTTPClient.get("/metrics", port: app.port).text)
+        #expect(values["http_request_duration_seconds_bucket{method=\"GET\",path=\"/\",le=\"0.25\"}"] == 1)
+    }
+
+    @Test func cpuWorkBurnsCPUPerRequest() throws {
+        let app = try AppProcess(["--delay-max", "0", "--cpu-work", "50"])
+        let before = samples(try RawHTTPClient.get("/metrics", port: app.port).text)["process_cpu_seconds_total"] ?? 0
+        for _ in 0..<6 { _ = try RawHTTPClient.get("/", port: app.port) }
+        let after = samples(try RawHTTPClient.get("/metrics", port: app.port).text)["process_cpu_seconds_total"] ?? 0
+        #expect(after - before >= 0.25, "CPU seconds went from \(before) to \(after)")
+    }
+
+    @Test func environmentVariablesConfigureAndFlagsWin() throws {
+        let app = try AppProcess(
+            ["--delay-max", "0"],
+            environment: ["METRICS_APP_BUCKETS": "0.1,1", "METRICS_APP_DELAY_MAX": "not a number", "METRICS_APP_LOG_FORMAT": "json"])
+        _ = try RawHTTPClient.get("/", port: app.port)
+        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        #expect(text.contains("http_request_duration_seconds_bucket{method=\"GET\",path=\"/\",le=\"0.1\"} 1"))
+        #expect(!text.contains("le=\"0.05\""))
+        app.signal(SIGTERM)
+        #expect(app.waitForExit(timeout: .seconds(10)) == 0)
+        let lines = app.log.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("{\"time\":") && $0.hasSuffix("}") }, "\(lines)")
     }
 
     @Test func rejectsBadConfigurationWithAClearMessage() throws {
