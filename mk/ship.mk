@@ -32,7 +32,7 @@ SHIP_VENV_BIN := $(abspath $(VENV))/bin
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(SHIP_VENV_BIN)/kubectl)
 
 .PHONY: lint image-smoke docker-build docker-push deploy undeploy load-test test-ship \
-        deps-ship deps-ship-apt ship-manifests ship-load-test ship-e2e ship-app
+        deps-ship deps-ship-apt ship-manifests ship-docker-context ship-load-test ship-e2e ship-app
 
 # Installs Debian packages (apt-get update first when the lists are missing or stale).
 define ship_apt_install
@@ -72,6 +72,9 @@ ship-manifests: deps-ship
 	PATH="$(SHIP_VENV_BIN):$$PATH" $(SHIP_VENV_BIN)/python scripts/ship/check_manifests.py \
 		--kubectl $(SHIP_VENV_BIN)/kubectl --schemas $(SHIP_SCHEMAS) --image $(IMAGE):$(TAG)
 
+ship-docker-context:
+	$(PYTHON) scripts/ship/check_docker_context.py
+
 ship-load-test: deps-ship
 	KUBERNETES_VALIDATE=$(SHIP_VENV_BIN)/kubernetes-validate scripts/ship/test-load-test.sh
 
@@ -83,8 +86,9 @@ ship-e2e: deps-ship ship-app
 	$(SHIP_VENV_BIN)/python scripts/ship/e2e_prometheus.py --app $(E2E_APP)
 
 # All offline checks of the shipping work: lint, manifests (kustomize, kubernetes-validate,
-# check-jsonschema, consistency), the load test script, and the end-to-end Prometheus test.
-test-ship: lint ship-manifests ship-load-test ship-e2e ## Offline checks of Dockerfile, scripts, deploy/ and the e2e Prometheus test
+# check-jsonschema, consistency), the Docker build context, the load test script, and the
+# end-to-end Prometheus test.
+test-ship: lint ship-manifests ship-docker-context ship-load-test ship-e2e ## Offline checks of Dockerfile, scripts, deploy/ and the e2e Prometheus test
 	@echo "test-ship: every shipping check passed"
 
 image-smoke: ## Run the Dockerfile's runtime stage in a debootstrapped bookworm rootfs (no Docker)
