@@ -12,8 +12,8 @@
 #    (chroot --userspec), and checks /health and /metrics over loopback, then SIGTERM: exit 0.
 #
 # Usage: scripts/ship/image-smoke.sh [BINARY]
-#   BINARY defaults to the static build (made when missing or older than the sources):
-#   swift build -c release --static-swift-stdlib --product metrics-app --scratch-path .build-static
+#   BINARY defaults to the static release build, made (or brought up to date) first:
+#   swift build -c release --static-swift-stdlib --product metrics-app   (= make release)
 # Environment: ROOTFS_CACHE (default .build-rootfs), DEBIAN_MIRROR (default: apt's own).
 # Needs root (debootstrap, chroot, mount).
 set -euo pipefail
@@ -24,7 +24,7 @@ CACHE=${ROOTFS_CACHE:-$REPO/.build-rootfs}
 SUITE=bookworm
 BASE=$CACHE/$SUITE-minbase
 WORK=$CACHE/smoke
-SCRATCH=${STATIC_SCRATCH:-$REPO/.build-static}
+SCRATCH=${STATIC_SCRATCH:-$REPO/.build}
 APP_PID=
 START=$(date +%s)
 
