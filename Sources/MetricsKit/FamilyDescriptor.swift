@@ -107,9 +107,15 @@ final class FamilyDescriptor: Sendable {
         self.labelOrder = order.map { (name: Array($0.name.utf8), source: $0.source) }
     }
 
-    /// The names of the samples this family writes, which no other family may use.
+    /// The names this family uses in either format (family names, samples, `_created`),
+    /// which no other family may use: a counter `foo_total` also claims `foo` (its OpenMetrics
+    /// family name) and `foo_created`.
     var sampleNames: [String] {
-        type == .histogram ? [name, name + "_bucket", name + "_sum", name + "_count"] : [name]
+        switch type {
+        case .histogram: [name, name + "_bucket", name + "_sum", name + "_count", name + "_created"]
+        case .counter: Array(Set([name, openMetricsName, openMetricsName + "_total", openMetricsName + "_created"]))
+        case .gauge, .untyped: [name]
+        }
     }
 
     /// Whether another registration asks for exactly this definition.

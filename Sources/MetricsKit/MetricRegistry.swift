@@ -70,7 +70,12 @@ public final class MetricRegistry: Sendable {
     }
 
     /// Registers (or returns the already registered) labeled counter family.
-    /// - Parameter seriesLimit: the most series the family holds (default: the registry's).
+    /// - Parameters:
+    ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`; by convention it ends in `_total`.
+    ///   - help: the HELP text.
+    ///   - labelNames: the variable label names, in the order `labels(...)` takes their values.
+    ///   - constLabels: labels with the same value on every series of the family.
+    ///   - seriesLimit: the most series the family holds (default: the registry's).
     public func counter(
         _ name: String, help: String, labelNames: [String], constLabels: [String: String] = [:],
         seriesLimit: Int? = nil
@@ -120,7 +125,11 @@ public final class MetricRegistry: Sendable {
     // MARK: Histograms
 
     /// Registers (or returns the already registered) histogram without variable labels.
-    /// - Parameter buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    /// - Parameters:
+    ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
+    ///   - help: the HELP text.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - constLabels: labels with the same value on every series.
     public func histogram(
         _ name: String, help: String, buckets: [Double] = Histogram.defaultBuckets,
         constLabels: [String: String] = [:]
@@ -129,7 +138,13 @@ public final class MetricRegistry: Sendable {
     }
 
     /// Registers (or returns the already registered) labeled histogram family.
-    /// - Parameter buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    /// - Parameters:
+    ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
+    ///   - help: the HELP text.
+    ///   - labelNames: the variable label names, in the order `labels(...)` takes their values.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - constLabels: labels with the same value on every series of the family.
+    ///   - seriesLimit: the most series the family holds (default: the registry's).
     public func histogram(
         _ name: String, help: String, labelNames: [String], buckets: [Double] = Histogram.defaultBuckets,
         constLabels: [String: String] = [:], seriesLimit: Int? = nil

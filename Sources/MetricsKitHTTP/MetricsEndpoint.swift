@@ -4,7 +4,7 @@ import Synchronization
 extension Router {
     /// Serves `registry` at `path` (`GET` and `HEAD`), gzip-compressed when the request accepts
     /// it (as Prometheus does). The format follows the `Accept` header
-    /// (``MetricsKit/ExpositionFormat/negotiate(accept:)``): OpenMetrics 1.0 when the scraper
+    /// (`ExpositionFormat.negotiate(accept:)`): OpenMetrics 1.0 when the scraper
     /// prefers it, text 0.0.4 otherwise. Not counted in the HTTP metrics by default.
     ///
     /// Concurrent scrapes share one render: a scrape that arrives while another renders waits

@@ -139,8 +139,11 @@ public final class Router: @unchecked Sendable {
 
     /// Adds a route.
     /// - Parameters:
+    ///   - path: the exact path, which is also the route's `path` label value.
+    ///   - methods: the methods it answers (`GET` also answers `HEAD`); others get 405.
     ///   - instrumented: whether requests to it count in `http_requests_total` and friends
     ///     (probes and `/metrics` are usually left out, so an idle pod reports 0 req/s).
+    ///   - handler: answers through the responder, now or later.
     public func add(
         _ path: String, methods: [HTTPMethod] = [.get], instrumented: Bool = true, handler: @escaping HTTPHandler
     ) {

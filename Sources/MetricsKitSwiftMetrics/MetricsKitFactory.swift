@@ -8,6 +8,7 @@ import Synchronization
 ///
 /// ```swift
 /// import Metrics
+/// import MetricsKit
 /// import MetricsKitSwiftMetrics
 ///
 /// let registry = MetricRegistry()
@@ -32,8 +33,8 @@ import Synchronization
 /// **Conflicts never crash and lose nothing.** Dimension keys are taken as a set (their order
 /// does not matter). The same name used with different key sets is one family whose series carry
 /// different label names (valid in both text formats). The same name used for a different kind
-/// of metric is exported as `<name>_<kind>` (`x_gauge`). If even that name is taken, updates go to
-/// a series that is never exported and are counted in `metricskit_rejected_updates_total`.
+/// of metric is exported as `<name>_<kind>` (`x_gauge`). If even that name is taken by something
+/// the application registered, updates go to a series that is never exported.
 public final class MetricsKitFactory: MetricsFactory, Sendable {
     /// Buckets for histograms the backend creates.
     public struct Configuration: Sendable {

@@ -90,6 +90,16 @@ struct SwiftMetricsBackendTests {
         #expect(text.contains("\nworkers_total_counter 1\n"))
     }
 
+    @Test func counterAndGaugeOfOneLabelStayDistinctFamilies() throws {
+        let registry = MetricRegistry()
+        let factory = MetricsKitFactory(registry: registry)
+        CoreMetrics.Counter(label: "x", factory: factory).increment()
+        Gauge(label: "x", factory: factory).record(2)
+        let text = registry.render(.openMetrics)
+        #expect(text.components(separatedBy: "# TYPE x ").count == 2)
+        #expect(text.contains("\nx_total 1\n") && text.contains("\nx_gauge 2\n"))
+    }
+
     @Test func namesAreSanitizedByTheDocumentedRule() {
         #expect(MetricsKitFactory.metricName("http.server-requests") == "http_server_requests")
         #expect(MetricsKitFactory.metricName("9lives") == "_9lives")

@@ -136,6 +136,22 @@ struct RegistrationErrorTests {
         }
     }
 
+    @Test func counterClaimsItsOpenMetricsFamilyName() throws {
+        // OpenMetrics would show two `# TYPE foo` families otherwise.
+        let registry = MetricRegistry()
+        _ = try registry.counter("foo_total", help: "x")
+        expectError(.conflictingRegistration, metric: "foo", mentioning: "\"foo_total\"") {
+            _ = try registry.gauge("foo", help: "x")
+        }
+        expectError(.conflictingRegistration, metric: "foo_created", mentioning: "\"foo_total\"") {
+            _ = try registry.gauge("foo_created", help: "x")
+        }
+        _ = try registry.gauge("bar", help: "x")
+        expectError(.conflictingRegistration, metric: "bar_total", mentioning: "bar") {
+            _ = try registry.counter("bar_total", help: "x")
+        }
+    }
+
     @Test func selfMetricNameIsReserved() {
         expectError(.conflictingRegistration, metric: "metricskit_rejected_updates_total", mentioning: "already") {
             _ = try MetricRegistry().counter("metricskit_rejected_updates_total", help: "x")
