@@ -10,6 +10,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 APP_ARGS ?=
 
 include mk/docs.mk
+include mk/ship.mk
 
 .PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean
 
@@ -25,7 +26,7 @@ release: deps-build ## Build metrics-app in release mode, Swift runtime linked s
 run: release ## Build and start metrics-app on 0.0.0.0:8080 (APP_ARGS="--delay-max 0" to pass flags)
 	.build/release/metrics-app $(APP_ARGS)
 
-test: deps ## Install missing test tools, then run every test
+test: deps test-ship ## Install missing test tools, then run every test (and the shipping checks)
 	swift test
 
 deps: deps-build deps-test deps-python ## Install what building and testing need, when missing
