@@ -77,8 +77,12 @@ public final class HTTPServer: @unchecked Sendable {
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started: OpaquePointer? = address.withPointer { sockaddr in
-            var options: [MHD_OptionItem] = [
-                MHD_OptionItem(option: MHD_OPTION.THREAD_POOL_SIZE, value: max(1, configuration.threads), ptr_value: nil),
+            // One thread is the daemon's own polling thread; a pool of one would be ignored.
+            var options: [MHD_OptionItem] =
+                configuration.threads > 1
+                ? [MHD_OptionItem(option: MHD_OPTION.THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil)]
+                : []
+            options += [
                 MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
                 MHD_OptionItem(
                     option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),

@@ -33,13 +33,13 @@ final class RawHTTPClient {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard result == 0 else {
-            close(fd)
-            throw Failure(description: "connect to port \(port) failed: errno \(errno)")
-        }
+        // No close here on failure: the object is fully initialized, so deinit closes the
+        // socket. Closing it twice could close a descriptor another thread (an in-process
+        // server) has been handed in between, which libmicrohttpd treats as fatal.
+        guard result == 0 else { throw Failure(description: "connect to port \(port) failed: errno \(errno)") }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Sends raw bytes; false if the connection is gone.
     @discardableResult
