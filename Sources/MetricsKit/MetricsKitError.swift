@@ -43,27 +43,21 @@ public struct MetricsKitError: Error, Equatable, Sendable, CustomStringConvertib
 /// Name rules of the Prometheus data model.
 enum Names {
     static func isValidMetricName(_ name: String) -> Bool {
-        var first = true
-        for byte in name.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "_"), UInt8(ascii: ":"):
-                break
-            case UInt8(ascii: "0")...UInt8(ascii: "9") where !first:
-                break
-            default:
-                return false
-            }
-            first = false
-        }
-        return !first
+        isValidName(name, allowingColon: true)
     }
 
     static func isValidLabelName(_ name: String) -> Bool {
+        isValidName(name, allowingColon: false)
+    }
+
+    /// `[a-zA-Z_(:)][a-zA-Z0-9_(:)]*`.
+    private static func isValidName(_ name: String, allowingColon: Bool) -> Bool {
         var first = true
         for byte in name.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"):
+                break
+            case UInt8(ascii: ":") where allowingColon:
                 break
             case UInt8(ascii: "0")...UInt8(ascii: "9") where !first:
                 break

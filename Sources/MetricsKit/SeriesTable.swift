@@ -18,9 +18,9 @@ struct SeriesTable: ~Copyable {
 
     private var mask: Int { slots.count &- 1 }
 
-    /// The series with this hash whose raw label values `matches` accepts.
+    /// The slot of the series with this hash whose raw label values `matches` accepts.
     @inline(__always)
-    func find(hash: UInt64, _ matches: (inout SeriesKey.Cursor) -> Bool) -> MetricSeries? {
+    private func slotIndex(hash: UInt64, _ matches: (inout SeriesKey.Cursor) -> Bool) -> Int? {
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[i]
@@ -28,10 +28,16 @@ struct SeriesTable: ~Copyable {
             if slot.hash == hash, let series = slot.series,
                 series._withUnsafeGuaranteedRef({ SeriesKey.withValues($0.key, matches) })
             {
-                return series.takeUnretainedValue()
+                return i
             }
             i = (i &+ 1) & mask
         }
+    }
+
+    /// The series with this hash whose raw label values `matches` accepts.
+    @inline(__always)
+    func find(hash: UInt64, _ matches: (inout SeriesKey.Cursor) -> Bool) -> MetricSeries? {
+        slotIndex(hash: hash, matches).map { slots[$0].series!.takeUnretainedValue() }
     }
 
     mutating func insert(_ series: MetricSeries, hash: UInt64) {
@@ -54,18 +60,8 @@ struct SeriesTable: ~Copyable {
     }
 
     mutating func remove(hash: UInt64, _ matches: (inout SeriesKey.Cursor) -> Bool) -> Bool {
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot.hash == 0 { return false }
-            if slot.hash == hash, let series = slot.series,
-                series._withUnsafeGuaranteedRef({ SeriesKey.withValues($0.key, matches) })
-            {
-                series.release()
-                break
-            }
-            i = (i &+ 1) & mask
-        }
+        guard let i = slotIndex(hash: hash, matches) else { return false }
+        slots[i].series!.release()
         // Backward shift: move later entries of the probe run into the hole.
         var hole = i
         var j = (i &+ 1) & mask
