@@ -38,11 +38,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit", "TestSupport"]),
         .testTarget(
             name: "MetricsKitSwiftMetricsTests",
-            dependencies: ["MetricsKitSwiftMetrics", "MetricsKit", .product(name: "Metrics", package: "swift-metrics")]),
-        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "metrics-app"]),
+            dependencies: [
+                "MetricsKitSwiftMetrics", "MetricsKit", "TestSupport", .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app"]),
     ],
     swiftLanguageModes: [.v6]
 )

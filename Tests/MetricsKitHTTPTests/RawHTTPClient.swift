@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -128,32 +129,10 @@ final class RawHTTPClient {
 
 /// Tools the tests run: promtool, gzip, the built metrics-app.
 enum Tools {
-    static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return (path.split(separator: ":").map(String.init) + ["/usr/bin", "/bin", "/usr/local/bin"])
-            .map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static func find(_ name: String) -> String? { TestTools.find(name) }
 
-    /// Runs a tool with `input` on stdin; returns exit status and stdout (stderr appended).
     static func run(_ executable: String, _ arguments: [String], input: [UInt8]) throws -> (Int32, [UInt8]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, Array(output))
+        try TestTools.run(executable, arguments, input: input)
     }
 
     /// The metrics-app binary built next to this test bundle.
@@ -171,11 +150,4 @@ enum Tools {
 }
 
 /// Parses `name{labels} value` lines of a /metrics body.
-func samples(_ text: String) -> [String: Double] {
-    var result: [String: Double] = [:]
-    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " ") else { continue }
-        result[String(line[..<space])] = Double(line[line.index(after: space)...])
-    }
-    return result
-}
+func samples(_ text: String) -> [String: Double] { parseSamples(text) }

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Metrics
 import MetricsKit
+import TestSupport
 import Testing
 
 @testable import MetricsKitSwiftMetrics
@@ -134,43 +135,21 @@ struct SwiftMetricsBackendTests {
 
 /// promtool and prometheus_client's parsers, as in MetricsKit's conformance tests.
 enum ParserCheck {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     static func expectAccepted(_ text: String, openMetrics: String) throws {
-        let python = root.appendingPathComponent(".venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client)")
+        guard let python = TestTools.venvPython else {
+            Issue.record(".venv/bin/python not found: run `make test` (it creates .venv with prometheus-client)")
             return
         }
         for (script, body) in [("parse_text.py", text), ("parse_openmetrics.py", openMetrics)] {
-            let (status, output) = try run(python, [root.appendingPathComponent("Tests/conformance/\(script)").path], body)
+            let path = repositoryRoot.appendingPathComponent("Tests/conformance/\(script)").path
+            let (status, output) = try TestTools.run(python, [path], input: body)
             #expect(status == 0, "\(script) failed: \(output)\n\(body)")
         }
-        guard let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else {
+        guard let promtool = TestTools.find("promtool") else {
             Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
             return
         }
-        let (status, output) = try run(promtool, ["check", "metrics"], text)
+        let (status, output) = try TestTools.run(promtool, ["check", "metrics"], input: text)
         #expect(status == 0, "promtool: \(output)")
-    }
-
-    static func run(_ executable: String, _ arguments: [String], _ input: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MetricsKit
@@ -126,13 +127,5 @@ struct ConcurrencyTests {
         return done
     }
 
-    /// Parses `name{labels} value` lines into a dictionary (test helper, not a full parser).
-    static func samples(_ text: String) -> [String: Double] {
-        var result: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " ") else { continue }
-            result[String(line[..<space])] = Double(line[line.index(after: space)...])
-        }
-        return result
-    }
+    static func samples(_ text: String) -> [String: Double] { parseSamples(text) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MetricsKit
@@ -123,35 +124,10 @@ struct ConformanceTests {
         }
     }
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func findExecutable(_ name: String) -> String? { TestTools.find(name) }
 
-    /// Runs a tool with `input` on stdin; returns exit status and combined output.
     static func run(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        let writer = Thread { 
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-
-    static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return (path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"])
-            .map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        try TestTools.run(executable, arguments, input: input)
     }
 
     @Test func promtoolAcceptsTheCorpusWithoutLintProblems() throws {
@@ -178,8 +154,8 @@ struct ConformanceTests {
 
     @Test func pythonPrometheusClientParsesTheCorpusToTheRecordedValues() throws {
         let corpus = try Corpus()
-        let python = Self.repositoryRoot.appendingPathComponent(".venv/bin/python").path
-        let script = Self.repositoryRoot.appendingPathComponent("Tests/conformance/parse_text.py").path
+        let python = repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let script = repositoryRoot.appendingPathComponent("Tests/conformance/parse_text.py").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
             Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
             return
@@ -211,8 +187,8 @@ struct ConformanceTests {
 
     @Test func pythonOpenMetricsParserAcceptsTheCorpusWithEqualValuesAndExemplars() throws {
         let corpus = try Corpus()
-        let python = Self.repositoryRoot.appendingPathComponent(".venv/bin/python").path
-        let script = Self.repositoryRoot.appendingPathComponent("Tests/conformance/parse_openmetrics.py").path
+        let python = repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let script = repositoryRoot.appendingPathComponent("Tests/conformance/parse_openmetrics.py").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
             Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
             return
