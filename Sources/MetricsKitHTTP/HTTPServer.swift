@@ -68,14 +68,18 @@ public final class HTTPServer: @unchecked Sendable {
         self.router = router
     }
 
-    /// Starts listening and serving.
+    /// Starts listening and serving. A started server stays alive, even with no reference to it,
+    /// until ``shutdown(gracePeriod:)``.
     public func start() throws {
         guard daemon == nil else { return }
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_TURBO.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
-        let context = Unmanaged.passUnretained(self).toOpaque()
+        // libmicrohttpd's threads call back into the server until MHD_stop_daemon returns, so a
+        // running server keeps itself alive; shutdown() lets go.
+        let retained = Unmanaged.passRetained(self)
+        let context = retained.toOpaque()
         let started: OpaquePointer? = address.withPointer { sockaddr in
             // One thread is the daemon's own polling thread; a pool of one would be ignored.
             var options: [MHD_OptionItem] =
@@ -108,10 +112,12 @@ public final class HTTPServer: @unchecked Sendable {
             }
         }
         guard let started else {
+            retained.release()
             throw HTTPServerError(
                 description: "could not listen on \(configuration.host):\(configuration.port) (address in use, or not permitted)")
         }
         daemon = started
+        selfReference = retained
         port = Int(metricskit_mhd_bound_port(started))
     }
 
@@ -142,13 +148,16 @@ public final class HTTPServer: @unchecked Sendable {
         }
         MHD_stop_daemon(daemon)
         self.daemon = nil
+        defer {
+            selfReference?.release()
+            selfReference = nil
+        }
         if listenSocket >= 0 { close(listenSocket) }
         return drained
     }
 
-    deinit {
-        if let daemon { MHD_stop_daemon(daemon) }
-    }
+    /// Held while the daemon runs (see ``start()``); a started server lives until ``shutdown(gracePeriod:)``.
+    private var selfReference: Unmanaged<HTTPServer>?
 
     // MARK: Request handling (MHD threads)
 
