@@ -63,7 +63,6 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
 
     /// Families already resolved, by swift-metrics label, kind and dimension keys.
     private let families = Mutex<[Key: FamilyHandle]>([:])
-    private let fallback = MetricRegistry()
 
     /// Creates a backend recording into `registry`.
     public init(registry: MetricRegistry = .default, configuration: Configuration = Configuration()) {
@@ -91,7 +90,7 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         if aggregate {
             let (family, values) = resolve(label, .histogram, dimensions, buckets: configuration.recorderBuckets)
-            return HistogramBox(family.histogram!, values: values, scale: 1)
+            return HistogramBox(family.histogram!, values: values)
         }
         let (family, values) = resolve(label, .gauge, dimensions)
         return GaugeBox(family.gauge!, values: values)
@@ -99,7 +98,7 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let (family, values) = resolve(label, .histogram, dimensions, buckets: configuration.timerBuckets)
-        return HistogramBox(family.histogram!, values: values, scale: 1e-9)
+        return HistogramBox(family.histogram!, values: values)
     }
 
     public func destroyCounter(_ handler: any CounterHandler) { (handler as? Removable)?.remove() }
@@ -129,12 +128,21 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
         var name = Self.metricName(label)
         if kind == .counter && !name.hasSuffix("_total") { name += "_total" }
         let help = "\(label) (swift-metrics)"
+        // Configured bounds that are not valid (unsorted, repeated, NaN) give way to the defaults.
+        let bounds = [buckets, MetricsKit.Histogram.defaultBuckets]
         for candidate in [name, name + "_" + kind.rawValue] {
-            if let family = try? make(candidate, help: help, kind, labelNames, buckets, in: registry) { return family }
+            for bucketSet in bounds {
+                if let family = try? make(candidate, help: help, kind, labelNames, bucketSet, in: registry) {
+                    return family
+                }
+            }
         }
-        // Both names taken by other definitions: keep callers working on series never exported.
-        return (try? make(name, help: help, kind, labelNames, buckets, in: fallback))
-            ?? (try! make("metricskit_unexportable", help: help, kind, labelNames.map { _ in "x" }, [], in: MetricRegistry()))
+        // Both names taken by other definitions: keep callers working on series never exported,
+        // in a registry of their own. Names and label names are clean by construction, so this
+        // registration cannot fail; the last line is only there so nothing can trap.
+        let unexported = MetricRegistry()
+        return (try? make(name, help: help, kind, labelNames, MetricsKit.Histogram.defaultBuckets, in: unexported))
+            ?? (try! make("metricskit_unexported", help: help, kind, [], MetricsKit.Histogram.defaultBuckets, in: unexported))
     }
 
     private func make(
@@ -166,16 +174,17 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
 
     /// Dimensions as label pairs sorted by name; keys that clean up to the same name get `_2`, `_3`.
     static func labelPairs(_ dimensions: [(String, String)], histogram: Bool) -> [(String, String)] {
-        var seen: [String: Int] = [:]
+        var used: Set<String> = []
         var pairs: [(String, String)] = []
         for (key, value) in dimensions.sorted(by: { $0.0 < $1.0 }) {
-            var name = labelName(key, histogram: histogram)
-            if let count = seen[name] {
-                seen[name] = count + 1
-                name += "_\(count + 1)"
-            } else {
-                seen[name] = 1
+            let base = labelName(key, histogram: histogram)
+            var name = base
+            var suffix = 1
+            while used.contains(name) {
+                suffix += 1
+                name = "\(base)_\(suffix)"
             }
+            used.insert(name)
             pairs.append((name, value))
         }
         return pairs.sorted { $0.0 < $1.0 }
@@ -201,59 +210,41 @@ private protocol Removable {
     func remove()
 }
 
-private final class CounterBox: CounterHandler, FloatingPointCounterHandler, Removable, Sendable {
-    let family: MetricFamily<MetricsKit.Counter>
+/// A swift-metrics handler's series, and how to remove it on destroy.
+private class SeriesBox<Series: MetricSeries>: Removable, @unchecked Sendable {
+    let family: MetricFamily<Series>
     let values: [String]
-    let series: MetricsKit.Counter
+    let series: Series
 
-    init(_ family: MetricFamily<MetricsKit.Counter>, values: [String]) {
+    init(_ family: MetricFamily<Series>, values: [String]) {
         self.family = family
         self.values = values
         self.series = family.labels(values)
     }
 
-    func increment(by amount: Int64) { series.increment(by: Int(truncatingIfNeeded: amount)) }
-    func increment(by amount: Double) { series.increment(by: amount) }
-    func reset() { series.reset() }
     func remove() { family.remove(values) }
 }
 
-private final class GaugeBox: MeterHandler, RecorderHandler, Removable, Sendable {
-    let family: MetricFamily<MetricsKit.Gauge>
-    let values: [String]
-    let series: MetricsKit.Gauge
+private final class CounterBox: SeriesBox<MetricsKit.Counter>, CounterHandler, FloatingPointCounterHandler,
+    @unchecked Sendable
+{
+    func increment(by amount: Int64) { series.increment(by: Int(truncatingIfNeeded: amount)) }
+    func increment(by amount: Double) { series.increment(by: amount) }
+    func reset() { series.reset() }
+}
 
-    init(_ family: MetricFamily<MetricsKit.Gauge>, values: [String]) {
-        self.family = family
-        self.values = values
-        self.series = family.labels(values)
-    }
-
+private final class GaugeBox: SeriesBox<MetricsKit.Gauge>, MeterHandler, RecorderHandler, @unchecked Sendable {
     func set(_ value: Int64) { series.set(Double(value)) }
     func set(_ value: Double) { series.set(value) }
     func increment(by amount: Double) { series.increment(by: amount) }
     func decrement(by amount: Double) { series.decrement(by: amount) }
     func record(_ value: Int64) { series.set(Double(value)) }
     func record(_ value: Double) { series.set(value) }
-    func remove() { family.remove(values) }
 }
 
-private final class HistogramBox: RecorderHandler, TimerHandler, Removable, Sendable {
-    let family: MetricFamily<MetricsKit.Histogram>
-    let values: [String]
-    let series: MetricsKit.Histogram
-    /// Multiplies recorded values: 1e-9 for timers (nanoseconds to seconds).
-    let scale: Double
-
-    init(_ family: MetricFamily<MetricsKit.Histogram>, values: [String], scale: Double) {
-        self.family = family
-        self.values = values
-        self.series = family.labels(values)
-        self.scale = scale
-    }
-
-    func record(_ value: Int64) { series.observe(Double(value) * scale) }
-    func record(_ value: Double) { series.observe(value * scale) }
+/// Recorders record as they are; timers record nanoseconds, observed as seconds.
+private final class HistogramBox: SeriesBox<MetricsKit.Histogram>, RecorderHandler, TimerHandler, @unchecked Sendable {
+    func record(_ value: Int64) { series.observe(Double(value)) }
+    func record(_ value: Double) { series.observe(value) }
     func recordNanoseconds(_ duration: Int64) { series.observe(Double(duration) * 1e-9) }
-    func remove() { family.remove(values) }
 }

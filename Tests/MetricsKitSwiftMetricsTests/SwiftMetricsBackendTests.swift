@@ -101,6 +101,26 @@ struct SwiftMetricsBackendTests {
         #expect(text.contains("\nx_total 1\n") && text.contains("\nx_gauge 2\n"))
     }
 
+    @Test func invalidConfiguredBucketsFallBackToTheDefaults() throws {
+        let registry = MetricRegistry()
+        var configuration = MetricsKitFactory.Configuration()
+        configuration.buckets["render"] = [2, 1, .nan]
+        let factory = MetricsKitFactory(registry: registry, configuration: configuration)
+        Metrics.Timer(label: "render", dimensions: [("a", "1"), ("b", "2")], factory: factory).recordNanoseconds(30_000_000)
+        #expect(registry.render().contains("render_bucket{a=\"1\",b=\"2\",le=\"0.05\"} 1\n"))
+    }
+
+    @Test func namesTakenByTheApplicationNeverTrap() throws {
+        let registry = MetricRegistry()
+        _ = try registry.gauge("busy_total", help: "The application's own.")
+        _ = try registry.gauge("busy_total_counter", help: "The application's own too.")
+        let counter = CoreMetrics.Counter(
+            label: "busy", dimensions: [("a", "1"), ("b", "2"), ("c", "3")], factory: MetricsKitFactory(registry: registry))
+        counter.increment()  // recorded on a series that is never exported, without trapping
+        counter.destroy()
+        #expect(!registry.render().contains("swift-metrics"))
+    }
+
     @Test func namesAreSanitizedByTheDocumentedRule() {
         #expect(MetricsKitFactory.metricName("http.server-requests") == "http_server_requests")
         #expect(MetricsKitFactory.metricName("9lives") == "_9lives")
@@ -112,6 +132,8 @@ struct SwiftMetricsBackendTests {
         #expect(MetricsKitFactory.labelName("a:b", histogram: false) == "a_b")
         let pairs = MetricsKitFactory.labelPairs([("a.b", "1"), ("a-b", "2")], histogram: false)
         #expect(pairs.map(\.0) == ["a_b", "a_b_2"])
+        let crowded = MetricsKitFactory.labelPairs([("a_b_2", "x"), ("a.b", "1"), ("a-b", "2")], histogram: false)
+        #expect(Set(crowded.map(\.0)).count == 3)
     }
 
     @Test func bootstrapRoutesTheGlobalAPI() throws {
