@@ -282,9 +282,9 @@ public final class MetricRegistry: Sendable {
                     }
                     wroteHeader = true
                 }
-                TextWriter.append("\(Self.rejectedUpdatesMetricName){metric=\"", to: &buffer)
+                buffer.append("\(Self.rejectedUpdatesMetricName){metric=\"")
                 TextWriter.appendEscapedLabelValue(descriptor.name, to: &buffer)
-                TextWriter.append("\",reason=\"\(reason.label)\"} ", to: &buffer)
+                buffer.append("\",reason=\"\(reason.label)\"} ")
                 TextWriter.append(count, to: &buffer)
                 buffer.append(TextWriter.newline)
             }

@@ -12,11 +12,6 @@ private func _float64ToString(
 enum TextWriter {
     static let newline = UInt8(ascii: "\n")
 
-    /// Appends a `String`'s UTF-8 bytes.
-    static func append(_ string: String, to buffer: inout ByteSink) {
-        buffer.append(string)
-    }
-
     /// Appends an unsigned integer in decimal.
     static func append(_ value: UInt64, to buffer: inout ByteSink) {
         if value < 10 {

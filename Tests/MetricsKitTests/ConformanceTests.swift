@@ -124,47 +124,44 @@ struct ConformanceTests {
         }
     }
 
-    static func findExecutable(_ name: String) -> String? { TestTools.find(name) }
-
-    static func run(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, String) {
-        try TestTools.run(executable, arguments, input: input)
+    /// Runs one of the Python parsers in Tests/conformance on `text`; its families as JSON, or
+    /// nil (with the issue recorded) when the venv is missing.
+    static func parse(_ script: String, _ text: String) throws -> [[String: Any]]? {
+        guard let python = TestTools.venvPython else {
+            Issue.record(".venv/bin/python not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
+            return nil
+        }
+        let path = repositoryRoot.appendingPathComponent("Tests/conformance/\(script)").path
+        let (status, output) = try TestTools.run(python, [path], input: text)
+        try #require(status == 0, "\(script) failed:\n\(output)\n--- body ---\n\(text)")
+        return try #require(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
     }
 
     @Test func promtoolAcceptsTheCorpusWithoutLintProblems() throws {
         let corpus = try Corpus()
-        guard let promtool = Self.findExecutable("promtool") else {
+        guard let promtool = TestTools.find("promtool") else {
             Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus), or run `make test`, which installs it")
             return
         }
         let text = corpus.registry.render()
-        let (status, output) = try Self.run(promtool, ["check", "metrics"], input: text)
+        let (status, output) = try TestTools.run(promtool, ["check", "metrics"], input: text)
         #expect(status == 0, "promtool check metrics failed:\n\(output)\n--- body ---\n\(text)")
         #expect(output.isEmpty, "promtool reported:\n\(output)")
     }
 
     @Test func promtoolRejectsABrokenBody() throws {
         // The check above can fail: promtool does reject malformed text.
-        guard let promtool = Self.findExecutable("promtool") else {
+        guard let promtool = TestTools.find("promtool") else {
             Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
             return
         }
-        let (status, _) = try Self.run(promtool, ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1} 1\n")
+        let (status, _) = try TestTools.run(promtool, ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1} 1\n")
         #expect(status != 0)
     }
 
     @Test func pythonPrometheusClientParsesTheCorpusToTheRecordedValues() throws {
         let corpus = try Corpus()
-        let python = repositoryRoot.appendingPathComponent(".venv/bin/python").path
-        let script = repositoryRoot.appendingPathComponent("Tests/conformance/parse_text.py").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
-            return
-        }
-        let text = corpus.registry.render()
-        let (status, output) = try Self.run(python, [script], input: text)
-        try #require(status == 0, "the parser failed:\n\(output)\n--- body ---\n\(text)")
-        let families = try #require(
-            JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
+        guard let families = try Self.parse("parse_text.py", corpus.registry.render()) else { return }
 
         var parsed: [Sample] = []
         var parsedHelp: [String: String] = [:]
@@ -187,18 +184,9 @@ struct ConformanceTests {
 
     @Test func pythonOpenMetricsParserAcceptsTheCorpusWithEqualValuesAndExemplars() throws {
         let corpus = try Corpus()
-        let python = repositoryRoot.appendingPathComponent(".venv/bin/python").path
-        let script = repositoryRoot.appendingPathComponent("Tests/conformance/parse_openmetrics.py").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("\(python) not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
-            return
-        }
         let text = corpus.registry.render(.openMetrics)
         #expect(text.hasSuffix("\n# EOF\n"))
-        let (status, output) = try Self.run(python, [script], input: text)
-        try #require(status == 0, "the strict OpenMetrics parser failed:\n\(output)\n--- body ---\n\(text)")
-        let families = try #require(
-            JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
+        guard let families = try Self.parse("parse_openmetrics.py", text) else { return }
 
         var parsed: [Sample] = []
         var created: Set<String> = []

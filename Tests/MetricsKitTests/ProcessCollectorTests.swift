@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MetricsKit
@@ -39,11 +40,11 @@ struct ProcessCollectorTests {
     @Test func promtoolAcceptsProcessMetrics() throws {
         let registry = MetricRegistry()
         try registry.register(ProcessCollector())
-        guard let promtool = ConformanceTests.findExecutable("promtool") else {
+        guard let promtool = TestTools.find("promtool") else {
             Issue.record("promtool not found: install Debian's prometheus package (apt-get install -y prometheus)")
             return
         }
-        let (status, output) = try ConformanceTests.run(promtool, ["check", "metrics"], input: registry.render())
+        let (status, output) = try TestTools.run(promtool, ["check", "metrics"], input: registry.render())
         #expect(status == 0 && output.isEmpty, "\(output)")
     }
 }
