@@ -61,8 +61,9 @@ struct SwiftMetricsBackendTests {
         #expect(registry.render().contains("\njobs_total 1\n"))
     }
 
-    /// swift-prometheus crashes here (its issue #125, Hummingbird #586); MetricsKit renders one
-    /// family with both label sets and loses neither.
+    /// swift-prometheus 2.4.1 accepts the differing key sets but stops the process
+    /// (`fatalError`) at the unlabeled `requests` after labeled ones; MetricsKit renders one
+    /// family with every label set and loses none.
     @Test func sameNameWithDifferentDimensionKeysDoesNotCrashOrLoseData() throws {
         let registry = MetricRegistry(openMetricsCreatedSamples: false)
         let factory = MetricsKitFactory(registry: registry)

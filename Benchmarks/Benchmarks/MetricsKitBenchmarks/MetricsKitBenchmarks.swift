@@ -179,6 +179,21 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(buffer.count)
             }
         }
+
+        // MARK: 6. The scrape API (what a Hummingbird or Vapor route calls): negotiation,
+        // render into the endpoint's reused buffer, the body handed to a closure; plain and
+        // gzip. Its mallocs must not grow with the series (none per sample).
+
+        for gzip in [false, true] {
+            let name = gzip ? "scrape_gzip_\(seriesCount)_series" : "scrape_\(seriesCount)_series"
+            Benchmark("\(name)/MetricsKit", configuration: render) { benchmark in
+                let endpoint = ScrapeEndpoint(registry: RenderFixture.fixture(seriesCount).metricsKit)
+                for _ in benchmark.scaledIterations {
+                    let bytes = endpoint.scrape(method: "GET", accept: nil, acceptEncoding: gzip ? "gzip" : nil) { $0.body.count }
+                    blackHole(bytes)
+                }
+            }
+        }
     }
 }
 
