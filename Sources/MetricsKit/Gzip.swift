@@ -43,20 +43,11 @@ struct GzipBuffer: ~Copyable {
     static func isAccepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
         for part in acceptEncoding.split(separator: ",") {
-            let pieces = part.split(separator: ";").map { $0.trimmingSpaces }
+            let pieces = part.split(separator: ";").map { $0.trimmed }
             guard let coding = pieces.first?.lowercased(), coding == "gzip" || coding == "*" else { continue }
             let q = pieces.dropFirst().first { $0.lowercased().hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) }
             if (q ?? 1) > 0 { return true }
         }
         return false
-    }
-}
-
-extension StringProtocol {
-    fileprivate var trimmingSpaces: String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -11,6 +11,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -134,7 +135,7 @@ def check_service(binary, port, readme, promised):
             family = name[:-len("_total")] if kind == "counter" and name.endswith("_total") else name
             if types.get(family) != kind:
                 fail(f"promised {name} ({kind}), got {types.get(name)}; families: {sorted(types)}")
-            if f"`{name}`" not in readme_text:
+            if not re.search("`" + re.escape(name) + "[`{]", readme_text):
                 fail(f"{name} is checked here but the README does not name it")
         om_names = {f["name"] for f in om_families}
         if "shop_orders" not in om_names or "process_cpu_seconds" not in om_names:
