@@ -28,7 +28,7 @@ public final class ScrapeEndpoint: Sendable {
     public let gzipLevel: Int32
 
     /// Buffers kept for the next scrapes: one per scrape running at the same time, up to
-    /// ``keptBuffers``.
+    /// `keptBuffers`.
     private let idle = Mutex<[ScrapeBuffers]>([])
     private static let keptBuffers = 4
 
