@@ -304,3 +304,44 @@ struct SwiftMetricsNamingTests {
         #expect(!registry.render().contains("t_seconds_count{k=\"v\"}"))
     }
 }
+
+/// The labels and dimensions Hummingbird 2.28.1's MetricsMiddleware and Vapor 4.122.3's
+/// DefaultResponder pass to swift-metrics (copied from their sources), and the names the
+/// backend exports for them without a mapping hook: the README's "default name" column.
+@Suite("swift-metrics backend: framework names")
+struct FrameworkNameTests {
+    @Test func hummingbirdMiddlewareNamesWithoutMapping() throws {
+        let registry = MetricRegistry()
+        let factory = MetricsKitFactory(registry: registry)
+        let endpoint = [("http.route", "/hello"), ("http.request.method", "GET"), ("http.response.status_code", "200")]
+        CoreMetrics.Counter(label: "hb.requests", dimensions: endpoint, factory: factory).increment()
+        Metrics.Timer(label: "http.server.request.duration", dimensions: endpoint, preferredDisplayUnit: .seconds, factory: factory)
+            .recordMilliseconds(3)
+        CoreMetrics.Counter(
+            label: "hb.request.errors",
+            dimensions: [("http.route", "NotFound"), ("http.request.method", "GET"), ("error.type", "404")], factory: factory
+        ).increment()
+        Meter(label: "http.server.active_requests", dimensions: [("http.request.method", "GET")], factory: factory).increment()
+        let text = registry.render()
+        #expect(text.contains("\nhb_requests_total{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/hello\"} 1\n"))
+        #expect(text.contains("\nhttp_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/hello\"} 1\n"))
+        #expect(text.contains("\nhb_request_errors_total{error_type=\"404\",http_request_method=\"GET\",http_route=\"NotFound\"} 1\n"))
+        #expect(text.contains("\nhttp_server_active_requests{http_request_method=\"GET\"} 1\n"))
+        try ParserCheck.expectAccepted(text, openMetrics: registry.render(.openMetrics))
+    }
+
+    @Test func vaporResponderNamesWithoutMapping() throws {
+        let registry = MetricRegistry()
+        let factory = MetricsKitFactory(registry: registry)
+        let dimensions = [("method", "GET"), ("path", "/hello"), ("status", "500")]
+        CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory).increment()
+        CoreMetrics.Counter(label: "http_request_errors_total", dimensions: dimensions, factory: factory).increment()
+        Metrics.Timer(label: "http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
+            .recordNanoseconds(2_000_000)
+        let text = registry.render()
+        #expect(text.contains("\nhttp_requests_total{method=\"GET\",path=\"/hello\",status=\"500\"} 1\n"))
+        #expect(text.contains("\nhttp_request_errors_total{method=\"GET\",path=\"/hello\",status=\"500\"} 1\n"))
+        #expect(text.contains("\nhttp_request_duration_seconds_sum{method=\"GET\",path=\"/hello\",status=\"500\"} 0.002\n"))
+        try ParserCheck.expectAccepted(text, openMetrics: registry.render(.openMetrics))
+    }
+}
