@@ -62,7 +62,9 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
         /// The unit timers are exported in: `.seconds` by default.
         public var timerUnit: TimerUnit = .seconds
         /// Whether a timer's `preferredDisplayUnit` (nanoseconds to seconds; minutes and longer
-        /// do not apply) chooses its unit instead of ``timerUnit``.
+        /// do not apply) chooses its unit instead of ``timerUnit``. Units other than seconds
+        /// give names promtool's lint reports ("use base unit"); off keeps them all in
+        /// ``timerUnit``.
         public var honoursPreferredDisplayUnit = true
         /// Bounds (seconds) of timers' histograms, converted to the timer's unit.
         public var timerBuckets: [Double] = MetricsKit.Histogram.defaultBuckets
