@@ -1,4 +1,5 @@
 import CZlib
+import MetricsKit
 
 /// gzip compression through zlib, for `/metrics` bodies (Prometheus asks for gzip).
 enum Gzip {
@@ -30,8 +31,7 @@ enum Gzip {
         for part in acceptEncoding.split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: " \t") }
             guard let coding = pieces.first?.lowercased(), coding == "gzip" || coding == "*" else { continue }
-            let q = pieces.dropFirst().first { $0.lowercased().hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) }
-            if (q ?? 1) > 0 { return true }
+            if QualityValue.of(parameters: pieces.dropFirst()) > 0 { return true }
         }
         return false
     }
