@@ -263,6 +263,19 @@ public final class HTTPServer: @unchecked Sendable {
         connections!.closed(state)
     }
 
+    /// Library messages written in the current second: (second, count).
+    private let libraryMessages = Mutex<(second: Int64, count: Int)>((0, 0))
+
+    fileprivate func mayLogLibraryMessage() -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return libraryMessages.withLock { state in
+            if state.second != Int64(now.tv_sec) { state = (Int64(now.tv_sec), 0) }
+            state.count += 1
+            return state.count <= 20
+        }
+    }
+
     /// A request libmicrohttpd answered itself with an error (400, 413, 414, 431, 505) and
     /// closed, before any handler saw it: counted with `path="unmatched"`, `method="OTHER"`
     /// (libmicrohttpd does not report the method of such requests).
@@ -458,15 +471,16 @@ private let connectionChanged: MHD_NotifyConnectionCallback = { cls, connection,
     }
 }
 
-/// libmicrohttpd's messages go to standard error as before; the one it logs for each error
-/// answer it sends itself also counts that answer.
+/// libmicrohttpd's messages go to standard error, at most 20 a second: most are about one
+/// client's misbehaviour, and a flood of them into a slow pipe would block the server threads.
+/// The one it logs for each error answer it sends itself also counts that answer.
 private let libraryMessage: MHD_LogCallback = { cls, format, arguments in
-    guard let format, let arguments else { return }
-    if let cls, strcmp(format, libraryErrorAnswerFormat) == 0 {
-        let status = Int(metricskit_first_unsigned_argument(arguments))
-        Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().answeredByLibrary(status: status)
+    guard let cls, let format, let arguments else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    if strcmp(format, libraryErrorAnswerFormat) == 0 {
+        server.answeredByLibrary(status: Int(metricskit_first_unsigned_argument(arguments)))
     }
-    vdprintf(2, format, arguments)
+    if server.mayLogLibraryMessage() { vdprintf(2, format, arguments) }
 }
 
 /// The message libmicrohttpd 0.9.75 logs when it answers a request with an error itself.

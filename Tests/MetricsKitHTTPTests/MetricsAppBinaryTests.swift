@@ -126,7 +126,7 @@ struct MetricsAppBinaryTests {
     }
 
     @Test func hostileLoadLeavesServiceUpAndMemoryBounded() throws {
-        let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3"])
+        let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3", "--header-timeout", "3600"])
         let before = app.residentBytes
         // Garbage, over-long headers and oversized bodies, many times over.
         for i in 0..<200 {

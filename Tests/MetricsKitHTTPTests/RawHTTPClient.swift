@@ -177,10 +177,10 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// One request on a fresh connection.
-    static func get(_ path: String, port: Int, method: String = "GET", headers: [String: String] = [:]) throws
-        -> Response
-    {
-        try RawHTTPClient(port: port).request(method, path, headers: headers)
+    static func get(
+        _ path: String, port: Int, method: String = "GET", headers: [String: String] = [:], timeoutSeconds: Int = 10
+    ) throws -> Response {
+        try RawHTTPClient(port: port, timeoutSeconds: timeoutSeconds).request(method, path, headers: headers)
     }
 }
 
