@@ -111,20 +111,8 @@ struct HostileClientTests {
             $0.connectionTimeout = 60
             $0.headerTimeout = 60
         }
-        var slow: [RawHTTPClient] = []
-        for _ in 0..<60 {
-            if let client = try? RawHTTPClient(port: app.port, sourceAddress: "127.0.0.2") {
-                client.send("GET /health HTTP/1.1\r\n")
-                slow.append(client)
-            }
-        }
-        usleep(200_000)
-        var answered = 0
-        for _ in 0..<6 {
-            let client = try? RawHTTPClient(port: app.port, timeoutSeconds: 3)
-            if (try? client?.request("GET", "/health"))?.status == 200 { answered += 1 }
-        }
-        #expect(answered == 6)
+        let slow = openUnfinishedRequests(60, port: app.port, from: "127.0.0.2")
+        #expect(healthProbes(6, port: app.port) == 6)
         withExtendedLifetime(slow) {}
     }
 
@@ -171,35 +159,23 @@ struct HostileClientTests {
 
     // MARK: Error answers arrive, and are counted (defect 8)
 
-    /// A 2 MB body without `Expect: 100-continue`: the client is still sending when the 413
-    /// comes; the server reads and discards the rest before closing, so the client sees the 413
-    /// and then an orderly close, not a reset.
+    /// A 2 MB body without `Expect: 100-continue`: the 413 comes before the body is in; the
+    /// server reads and discards the rest before closing, so the client sees the 413 and then an
+    /// orderly close, not a reset.
     @Test func oversizedBodyGets413AndAnOrderlyClose() throws {
         let app = try TestServer()
-        let client = try RawHTTPClient(port: app.port)
         let body = [UInt8](repeating: 0x41, count: 2 << 20)
-        let sender = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            client.send(Array("POST /echo-method HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
-            sender.signal()
-        }
-        let (bytes, ending) = client.readToEnd(timeout: .seconds(10))
-        sender.wait()
+        let (bytes, ending) = try sendThenRead(
+            Array("POST /echo-method HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body,
+            port: app.port)
         #expect(String(decoding: bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 413")
         #expect(ending == .closed)
     }
 
     @Test func headersTooLargeGet431AndAnOrderlyClose() throws {
         let app = try TestServer()
-        let client = try RawHTTPClient(port: app.port)
         let request = "GET /health HTTP/1.1\r\nHost: x\r\nX-Huge: \(String(repeating: "a", count: 200_000))\r\n\r\n"
-        let sender = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            client.send(request)
-            sender.signal()
-        }
-        let (bytes, ending) = client.readToEnd(timeout: .seconds(10))
-        sender.wait()
+        let (bytes, ending) = try sendThenRead(Array(request.utf8), port: app.port)
         #expect(String(decoding: bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 431")
         #expect(ending == .closed)
     }
@@ -214,9 +190,7 @@ struct HostileClientTests {
         ]
         var statuses: [Int] = []
         for request in requests {
-            let client = try RawHTTPClient(port: app.port)
-            Thread.detachNewThread { client.send(request) }
-            let (bytes, _) = client.readToEnd(timeout: .seconds(10))
+            let (bytes, _) = try sendThenRead(Array(request.utf8), port: app.port)
             statuses.append(Int(String(decoding: bytes.dropFirst(9).prefix(3), as: UTF8.self)) ?? -1)
         }
         #expect(statuses == [431, 414, 505, 400])
@@ -293,4 +267,35 @@ func waitFor(_ what: String, within timeout: Duration = .seconds(10), _ conditio
         guard ContinuousClock.now < deadline else { throw RawHTTPClient.Failure(description: "timed out waiting for \(what)") }
         usleep(10_000)
     }
+}
+
+/// Opens `count` connections (from another loopback address when given) that start a request
+/// and do not finish it.
+func openUnfinishedRequests(_ count: Int, port: Int, from source: String? = nil) -> [RawHTTPClient] {
+    var clients: [RawHTTPClient] = []
+    for _ in 0..<count {
+        guard let client = try? RawHTTPClient(port: port, sourceAddress: source) else { continue }
+        client.send("GET /health HTTP/1.1\r\n")
+        clients.append(client)
+    }
+    return clients
+}
+
+/// How many of `count` `/health` probes, each on a new connection from 127.0.0.1 with a 3 s
+/// timeout, get 200; `between` runs before each.
+func healthProbes(_ count: Int, port: Int, between: () -> Void = {}) -> Int {
+    (0..<count).filter { _ in
+        between()
+        let probe = try? RawHTTPClient(port: port, timeoutSeconds: 3)
+        return (try? probe?.request("GET", "/health"))?.status == 200
+    }.count
+}
+
+/// Sends all of `bytes` on a new connection, as a plain client does, then reads everything the
+/// server answers until it closes. A server that answered early and closed with the rest unread
+/// resets the connection, and the client may never see the answer.
+func sendThenRead(_ bytes: [UInt8], port: Int) throws -> (bytes: [UInt8], ending: RawHTTPClient.Ending) {
+    let client = try RawHTTPClient(port: port)
+    client.send(bytes)
+    return client.readToEnd(timeout: .seconds(10))
 }

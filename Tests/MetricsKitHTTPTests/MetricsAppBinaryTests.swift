@@ -81,7 +81,13 @@ struct MetricsAppBinaryTests {
         }
         #expect(try RawHTTPClient.get("/health", port: app.port).text == "OK\n")
         #expect(try RawHTTPClient.get("/readyz", port: app.port).status == 200)
-        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        // Requests are recorded once their response is sent, which can be just after the client
+        // read it: wait until none is in flight.
+        var text = ""
+        try waitFor("every request recorded") {
+            text = (try? RawHTTPClient.get("/metrics", port: app.port).text) ?? ""
+            return samples(text)["http_requests_in_flight"] == 0
+        }
         let values = samples(text)
         #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 100)
         #expect(values["metrics_app_build_info{version=\"0.1.0\"}"] == 1)
@@ -96,7 +102,8 @@ struct MetricsAppBinaryTests {
     }
 
     @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
-        let app = try AppProcess(["--delay-min", "600", "--delay-max", "800"])
+        // Delays well past the refusal deadline below: the server is still draining then.
+        let app = try AppProcess(["--delay-min", "2500", "--delay-max", "2800"])
         // A connection opened before the signal, to ask /readyz while draining.
         let probe = try RawHTTPClient(port: app.port)
         #expect(try probe.request("GET", "/readyz").status == 200)
@@ -232,24 +239,14 @@ struct MetricsAppBinaryTests {
     /// The default per-address limit (a quarter of --max-connections): 60 trickling sockets
     /// from one address cannot fill the 50 connections, and probes from another address pass.
     @Test func defaultPerAddressLimitKeepsProbesAnswered() throws {
-        let app = try AppProcess(["--delay-max", "0", "--max-connections", "50", "--connection-timeout", "3"])
-        var slow: [RawHTTPClient] = []
-        for _ in 0..<60 {
-            if let client = try? RawHTTPClient(port: app.port, sourceAddress: "127.0.0.2") {
-                client.send("GET /health HTTP/1.1\r\n")
-                slow.append(client)
-            }
-        }
-        usleep(200_000)
-        var answered = 0
-        for _ in 0..<6 {
-            for client in slow { client.send("X") }
-            let probe = try? RawHTTPClient(port: app.port, timeoutSeconds: 3)
-            if (try? probe?.request("GET", "/health"))?.status == 200 { answered += 1 }
+        // A long idle timeout: only the per-address limit can keep the probes' slots free.
+        let app = try AppProcess(["--delay-max", "0", "--max-connections", "50", "--connection-timeout", "60"])
+        let slow = openUnfinishedRequests(60, port: app.port, from: "127.0.0.2")
+        let answered = healthProbes(6, port: app.port) {
+            for client in slow { client.send("X") }  // trickling: never idle
             usleep(300_000)
         }
         #expect(answered == 6)
-        withExtendedLifetime(slow) {}
     }
 
     @Test func rejectsBadConfigurationWithAClearMessage() throws {

@@ -31,6 +31,7 @@ final class RawHTTPClient: @unchecked Sendable {
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         if let sourceAddress {
             var source = sockaddr_in()
             source.sin_family = sa_family_t(AF_INET)
