@@ -74,7 +74,7 @@ final class ConnectionTable: @unchecked Sendable {
         bodyLimit = UInt64(bodyTimeout) * 1000
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "metricskit.http.deadlines"))
         timer.schedule(deadline: .now(), repeating: .milliseconds(100), leeway: .milliseconds(20))
-        timer.setEventHandler { [unowned self] in tick() }
+        timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
     }
 
