@@ -206,7 +206,8 @@ public final class HTTPServer: @unchecked Sendable {
         else {
             // First call: headers are in. Answering now would make MHD 0.9.75 close keep-alive
             // connections, so only set up, and answer on a later call (unless refusing).
-            let rejected = state.pointee == RequestLine.controlByteInPath || RequestChecks.framingProblem(connection) != nil
+            let headers = RequestChecks.scanHeaders(connection)
+            let rejected = state.pointee == RequestLine.controlByteInPath || headers.problem != nil
             let path = String(cString: url)
             let route = rejected ? nil : router.route(for: path)
             let context = RequestContext(
@@ -222,8 +223,8 @@ public final class HTTPServer: @unchecked Sendable {
             }
             state.pointee = Unmanaged.passRetained(context).toOpaque()
             if rejected { return context.proceed() }  // 400 and close, before reading any body
-            if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length"),
-                let length = Int(String(cString: declared)), length > configuration.maxBodySize
+            if let declared = headers.contentLength, let length = Int(String(cString: declared)),
+                length > configuration.maxBodySize
             {
                 // Refuse a declared oversized body before reading it; MHD then closes the
                 // connection instead of receiving the rest.

@@ -38,23 +38,18 @@ enum RequestChecks {
         }
     }
 
-    /// Why the request's header fields make its length ambiguous, or nil when they do not:
-    /// a field name that is not a token (such as `Content-Length :` with a space before the
-    /// colon, which libmicrohttpd keeps as a different name), `Content-Length` fields that
-    /// disagree, `Content-Length` with `Transfer-Encoding`, or a `Transfer-Encoding` other than
-    /// a single `chunked`. (HTTP/1.1 without `Host` is refused by libmicrohttpd's strict mode.)
-    static func framingProblem(_ connection: OpaquePointer) -> StaticString? {
+    /// One pass over the request's header fields: why they make its length ambiguous (nil when
+    /// they do not), and its `Content-Length` value. Ambiguous: a field name that is not a token
+    /// (such as `Content-Length :` with a space before the colon, which libmicrohttpd keeps as
+    /// a different name), `Content-Length` fields that disagree, `Content-Length` with
+    /// `Transfer-Encoding`, or a `Transfer-Encoding` other than a single `chunked`. (HTTP/1.1
+    /// without `Host` is refused by libmicrohttpd's strict mode.)
+    static func scanHeaders(_ connection: OpaquePointer) -> (problem: StaticString?, contentLength: UnsafePointer<CChar>?) {
         var scan = FramingScan()
         _ = withUnsafeMutablePointer(to: &scan) { pointer in
             MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, scanHeader, pointer)
         }
-        if scan.badName { return "a header field name is not a token" }
-        if scan.conflictingLengths { return "Content-Length fields disagree" }
-        if scan.transferEncodings > 0 && scan.contentLength != nil { return "Content-Length with Transfer-Encoding" }
-        if scan.transferEncodings > 1 || (scan.transferEncodings == 1 && !scan.chunked) {
-            return "Transfer-Encoding other than chunked"
-        }
-        return nil
+        return (scan.problem, scan.contentLength)
     }
 }
 
@@ -64,16 +59,37 @@ private struct FramingScan {
     var conflictingLengths = false
     var transferEncodings = 0
     var chunked = false
+
+    var problem: StaticString? {
+        if badName { return "a header field name is not a token" }
+        if conflictingLengths { return "Content-Length fields disagree" }
+        if transferEncodings > 0 && contentLength != nil { return "Content-Length with Transfer-Encoding" }
+        if transferEncodings > 1 || (transferEncodings == 1 && !chunked) { return "Transfer-Encoding other than chunked" }
+        return nil
+    }
 }
 
 /// A token character (RFC 9110 §5.6.2).
-private let tokenByte: [Bool] = (0..<256).map { byte in
-    switch UInt8(byte) {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+@inline(__always)
+private func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"),
+        UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "^"),
+        UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
         true
     default:
-        "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+        false
     }
+}
+
+private let contentLengthName: StaticString = "Content-Length"
+private let transferEncodingName: StaticString = "Transfer-Encoding"
+private let chunkedName: StaticString = "chunked"
+
+@inline(__always)
+private func equalsIgnoringCase(_ text: UnsafePointer<CChar>, _ name: StaticString) -> Bool {
+    name.utf8Start.withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) { strcasecmp(text, $0) == 0 }
 }
 
 private let scanHeader: MHD_KeyValueIterator = { cls, _, key, value in
@@ -82,17 +98,17 @@ private let scanHeader: MHD_KeyValueIterator = { cls, _, key, value in
     var p = UnsafeRawPointer(key).assumingMemoryBound(to: UInt8.self)
     if p.pointee == 0 { scan.pointee.badName = true }
     while p.pointee != 0 {
-        if !tokenByte[Int(p.pointee)] { scan.pointee.badName = true }
+        if !isTokenByte(p.pointee) { scan.pointee.badName = true }
         p += 1
     }
-    if strcasecmp(key, "Content-Length") == 0, let value {
+    if equalsIgnoringCase(key, contentLengthName), let value {
         if let previous = scan.pointee.contentLength, strcmp(previous, value) != 0 {
             scan.pointee.conflictingLengths = true
         }
         scan.pointee.contentLength = value
-    } else if strcasecmp(key, "Transfer-Encoding") == 0 {
+    } else if equalsIgnoringCase(key, transferEncodingName) {
         scan.pointee.transferEncodings += 1
-        scan.pointee.chunked = value.map { strcasecmp($0, "chunked") == 0 } ?? false
+        scan.pointee.chunked = value.map { equalsIgnoringCase($0, chunkedName) } ?? false
     }
     return MHD_Result.YES
 }
