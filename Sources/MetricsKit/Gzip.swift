@@ -72,8 +72,7 @@ struct GzipBuffer: ~Copyable {
         for part in acceptEncoding.split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmed }
             guard let coding = pieces.first?.lowercased(), coding == "gzip" || coding == "*" else { continue }
-            let q = pieces.dropFirst().first { $0.lowercased().hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) }
-            if (q ?? 1) > 0 { return true }
+            if QualityValue.of(parameters: pieces.dropFirst()) > 0 { return true }
         }
         return false
     }
