@@ -20,7 +20,7 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 /// Against hostile clients: a request must complete its headers within ``Configuration/headerTimeout``
 /// (counted from the connection's start or its previous response) and its body within
 /// ``Configuration/bodyTimeout``, or the connection is closed; one client address may hold at
-/// most ``Configuration/connectionsPerClientLimit`` connections. Requests whose length is
+/// most ``Configuration/maxConnectionsPerIP`` connections. Requests whose length is
 /// ambiguous (conflicting `Content-Length` fields, `Content-Length` with `Transfer-Encoding`, a
 /// `Transfer-Encoding` other than `chunked`, a header name that is not a token), HTTP/1.1
 /// requests without `Host`, and paths with a control byte (raw or percent-encoded, such as
@@ -41,14 +41,15 @@ public final class HTTPServer: @unchecked Sendable {
         /// Threads serving connections (each with its own epoll set).
         public var threads = HTTPServer.cpuCount
         /// Most connections open at once; further ones are refused at accept.
-        public var connectionLimit = 4096
+        public var maxConnections = 4096
         /// Memory per connection for the request line, headers and buffers. A request whose
         /// headers do not fit is answered 431.
         public var connectionMemoryLimit = 16 * 1024
         /// Most connections one client address may hold at once (libmicrohttpd's per-IP limit);
         /// further ones are closed at accept. 0: no limit. Behind a proxy every connection comes
         /// from the proxy's address.
-        public var connectionsPerClientLimit = 1024
+        /// Default: ``defaultMaxConnectionsPerIP(maxConnections:)`` of the default ``maxConnections``.
+        public var maxConnectionsPerIP: Int
         /// Seconds a connection may stay idle (no bytes moving either way) before it is closed.
         public var connectionTimeout = 15
         /// Seconds a client has to send complete request headers, from the connection's start or
@@ -59,12 +60,18 @@ public final class HTTPServer: @unchecked Sendable {
         /// connection is closed. 0: no deadline.
         public var bodyTimeout = 30
         /// Largest request body accepted; a larger one is answered 413.
-        public var maxBodySize = 1 << 20
+        public var maxBodyBytes = 1 << 20
         /// Request metrics; nil serves without them.
         public var metrics: HTTPMetrics?
 
-        /// The defaults: 0.0.0.0:8080, a thread per CPU.
-        public init() {}
+        /// The defaults: 0.0.0.0:8080, a thread per CPU this process may use.
+        public init() {
+            maxConnectionsPerIP = Self.defaultMaxConnectionsPerIP(maxConnections: maxConnections)
+        }
+
+        /// The per-address limit that goes with `maxConnections` unless set: a quarter of it (at
+        /// least 1), so one client cannot take every connection.
+        public static func defaultMaxConnectionsPerIP(maxConnections: Int) -> Int { max(1, maxConnections / 4) }
     }
 
     /// The number of CPUs this process may use.
@@ -117,9 +124,9 @@ public final class HTTPServer: @unchecked Sendable {
         }
         options += [
             MHD_OptionItem(option: MHD_OPTION.LISTEN_SOCKET, value: Int(listening), ptr_value: nil),
-            MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.maxConnections, ptr_value: nil),
             MHD_OptionItem(
-                option: MHD_OPTION.PER_IP_CONNECTION_LIMIT, value: configuration.connectionsPerClientLimit,
+                option: MHD_OPTION.PER_IP_CONNECTION_LIMIT, value: configuration.maxConnectionsPerIP,
                 ptr_value: nil),
             MHD_OptionItem(
                 option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
@@ -154,6 +161,10 @@ public final class HTTPServer: @unchecked Sendable {
         port = address.boundPort(of: listening)
     }
 
+    /// The grace period of ``shutdown(gracePeriod:)`` unless given: 25 s, below Kubernetes' default
+    /// `terminationGracePeriodSeconds` of 30.
+    public static let defaultGracePeriod: Duration = .seconds(25)
+
     /// Whether the server is draining: refusing new connections and finishing what it has.
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
@@ -165,7 +176,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// answers whatever still waits with 503, then stops. Returns whether everything in flight
     /// finished in time. Responses sent while draining carry `Connection: close`.
     @discardableResult
-    public func shutdown(gracePeriod: Duration = .seconds(25)) -> Bool {
+    public func shutdown(gracePeriod: Duration = HTTPServer.defaultGracePeriod) -> Bool {
         guard let daemon else { return true }
         draining.store(true, ordering: .relaxed)
         // libmicrohttpd stops polling the socket and hands it back; left open, the kernel would
@@ -224,7 +235,7 @@ public final class HTTPServer: @unchecked Sendable {
             state.pointee = Unmanaged.passRetained(context).toOpaque()
             if rejected { return context.proceed() }  // 400 and close, before reading any body
             if let declared = headers.contentLength, let length = Int(String(cString: declared)),
-                length > configuration.maxBodySize
+                length > configuration.maxBodyBytes
             {
                 // Refuse a declared oversized body before reading it; MHD then closes the
                 // connection instead of receiving the rest.
@@ -298,13 +309,13 @@ extension HTTPServer.Configuration {
         let unsigned = 0...Int(UInt32.max)
         let checks: [(String, Int, ClosedRange<Int>)] = [
             ("threads", threads, 1...1024),
-            ("connectionLimit", connectionLimit, 1...Int(UInt32.max)),
-            ("connectionsPerClientLimit", connectionsPerClientLimit, unsigned),
+            ("maxConnections", maxConnections, 1...Int(UInt32.max)),
+            ("maxConnectionsPerIP", maxConnectionsPerIP, unsigned),
             ("connectionMemoryLimit", connectionMemoryLimit, 4096...Int(UInt32.max)),
             ("connectionTimeout", connectionTimeout, unsigned),
             ("headerTimeout", headerTimeout, 0...Int(UInt32.max / 1000)),
             ("bodyTimeout", bodyTimeout, 0...Int(UInt32.max / 1000)),
-            ("maxBodySize", maxBodySize, 0...Int.max),
+            ("maxBodyBytes", maxBodyBytes, 0...Int.max),
         ]
         for (name, value, range) in checks where !range.contains(value) {
             throw HTTPServerError(
@@ -387,7 +398,7 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
             respond(HTTPResponse.text("bad request\n", status: 400))
             return
         }
-        if bodyBytes > server.configuration.maxBodySize {
+        if bodyBytes > server.configuration.maxBodyBytes {
             respond(HTTPResponse.text("request body too large\n", status: 413))
             return
         }

@@ -36,16 +36,7 @@ final class DemoApp: Sendable {
             for id in 0..<settings.syntheticSeries { synthetic.labels(String(id)).increment(by: id) }
         }
 
-        var configuration = HTTPServer.Configuration()
-        configuration.host = settings.host
-        configuration.port = settings.port
-        configuration.threads = settings.threads
-        configuration.connectionLimit = settings.maxConnections
-        configuration.connectionsPerClientLimit = settings.maxConnectionsPerIP
-        configuration.connectionTimeout = settings.connectionTimeout
-        configuration.headerTimeout = settings.headerTimeout
-        configuration.bodyTimeout = settings.bodyTimeout
-        configuration.maxBodySize = settings.maxBodyBytes
+        var configuration = settings.server
         configuration.metrics = metrics
         let router = Router()
         server = HTTPServer(configuration: configuration, router: router)
@@ -89,7 +80,7 @@ final class DemoApp: Sendable {
         logger.info(
             "listening",
             metadata: [
-                "address": "\(settings.host):\(server.port)", "threads": "\(settings.threads)",
+                "address": "\(settings.server.host):\(server.port)", "threads": "\(settings.server.threads)",
                 "delay_ms": "\(settings.delay.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "off")",
                 "max_concurrency": "\(settings.maxConcurrency)", "version": "\(MetricsApp.version)",
             ])

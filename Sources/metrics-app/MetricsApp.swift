@@ -20,7 +20,8 @@ struct MetricsApp: ParsableCommand {
         abstract: "An instrumented HTTP workload for learning and testing autoscaling on custom HTTP metrics.",
         discussion: """
             Endpoints: / (demo work, GET/HEAD), /health (OK), /healthz (liveness), /readyz (readiness; \
-            503 while draining), /metrics (Prometheus text 0.0.4, gzip when asked).
+            503 while draining), /metrics (Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept \
+            header prefers it; gzip when Accept-Encoding allows it).
             Every option can also be set through the environment variable named in its help; a flag on \
             the command line wins. SIGTERM or SIGINT drains: readiness fails at once, new connections are \
             refused (the listening socket is closed), in-flight requests finish (up to --shutdown-timeout), \
@@ -28,63 +29,64 @@ struct MetricsApp: ParsableCommand {
             """,
         version: version)
 
-    @Option(help: "Address to listen on. [env: METRICS_APP_HOST] (default: 0.0.0.0)")
+    // Each option's name, help and default come from its declaration in `Flags`. Numbers parse
+    // unconditionally, so a negative value reaches the range check (which names the flag and
+    // its range) instead of being taken for a flag.
+    @Option(name: Flags.host.argumentName, help: Flags.host.help)
     var host: String?
 
-    // Numbers parse unconditionally, so a negative value reaches the range check (which names
-    // the flag and its range) instead of being taken for a flag.
-    @Option(parsing: .unconditional, help: "Port to listen on, \(Ranges.port.text). [env: METRICS_APP_PORT] (default: 8080)")
+    @Option(name: Flags.port.argumentName, parsing: .unconditional, help: Flags.port.help)
     var port: Int?
 
-    @Option(parsing: .unconditional, help: "Server threads, \(Ranges.threads.text). [env: METRICS_APP_THREADS] (default: the CPU count)")
+    @Option(name: Flags.threads.argumentName, parsing: .unconditional, help: Flags.threads.help)
     var threads: Int?
 
-    @Option(parsing: .unconditional, help: "Shortest simulated processing delay of /, in milliseconds, \(Ranges.delay.text). [env: METRICS_APP_DELAY_MIN] (default: 100)")
+    @Option(name: Flags.delayMin.argumentName, parsing: .unconditional, help: Flags.delayMin.help)
     var delayMin: Int?
 
-    @Option(parsing: .unconditional, help: "Longest simulated processing delay of /, in milliseconds, \(Ranges.delay.text); 0 disables the delay. [env: METRICS_APP_DELAY_MAX] (default: 499)")
+    @Option(name: Flags.delayMax.argumentName, parsing: .unconditional, help: Flags.delayMax.help)
     var delayMax: Int?
 
-    @Option(parsing: .unconditional, help: "Requests to / processed at once, \(Ranges.maxConcurrency.text); more wait in a FIFO queue, so latency grows with load. 0 means no limit. [env: METRICS_APP_MAX_CONCURRENCY] (default: 0)")
+    @Option(name: Flags.maxConcurrency.argumentName, parsing: .unconditional, help: Flags.maxConcurrency.help)
     var maxConcurrency: Int?
 
-    @Option(parsing: .unconditional, help: "CPU time each request to / burns, in milliseconds, \(Ranges.cpuWork.text), for CPU-based autoscaling demos. [env: METRICS_APP_CPU_WORK] (default: 0)")
+    @Option(name: Flags.cpuWork.argumentName, parsing: .unconditional, help: Flags.cpuWork.help)
     var cpuWork: Int?
 
-    @Option(help: "Latency histogram bucket bounds in seconds, comma-separated. [env: METRICS_APP_BUCKETS] (default: 0.05,0.1,0.25,0.5,1,2.5,5)")
+    @Option(name: Flags.buckets.argumentName, help: Flags.buckets.help)
     var buckets: String?
 
-    @Option(help: "Also count /metrics, /health, /healthz and /readyz in the HTTP metrics (true/false). [env: METRICS_APP_INSTRUMENT_PROBES] (default: false)")
+    @Option(name: Flags.instrumentProbes.argumentName, help: Flags.instrumentProbes.help)
     var instrumentProbes: Bool?
 
-    @Option(parsing: .unconditional, help: "Seconds to let in-flight requests finish after SIGTERM, \(Ranges.shutdownTimeout.text); keep it below the pod's terminationGracePeriodSeconds. [env: METRICS_APP_SHUTDOWN_TIMEOUT] (default: 25)")
+    @Option(name: Flags.shutdownTimeout.argumentName, parsing: .unconditional, help: Flags.shutdownTimeout.help)
     var shutdownTimeout: Int?
 
-    @Option(parsing: .unconditional, help: "Seconds a connection with no bytes moving stays open, \(Ranges.connectionTimeout.text). [env: METRICS_APP_CONNECTION_TIMEOUT] (default: 15)")
+    @Option(name: Flags.connectionTimeout.argumentName, parsing: .unconditional, help: Flags.connectionTimeout.help)
     var connectionTimeout: Int?
 
-    @Option(parsing: .unconditional, help: "Seconds a client has to send complete request headers, from connecting or from its previous response, \(Ranges.headerTimeout.text); then the connection is closed, however slowly bytes trickle in. [env: METRICS_APP_HEADER_TIMEOUT] (default: 10)")
+    @Option(name: Flags.headerTimeout.argumentName, parsing: .unconditional, help: Flags.headerTimeout.help)
     var headerTimeout: Int?
 
-    @Option(parsing: .unconditional, help: "Seconds a client has to send a request body once its headers are in, \(Ranges.bodyTimeout.text). [env: METRICS_APP_BODY_TIMEOUT] (default: 30)")
+    @Option(name: Flags.bodyTimeout.argumentName, parsing: .unconditional, help: Flags.bodyTimeout.help)
     var bodyTimeout: Int?
 
-    @Option(parsing: .unconditional, help: "Most connections open at once, \(Ranges.maxConnections.text). [env: METRICS_APP_MAX_CONNECTIONS] (default: 4096)")
+    @Option(name: Flags.maxConnections.argumentName, parsing: .unconditional, help: Flags.maxConnections.help)
     var maxConnections: Int?
 
-    @Option(parsing: .unconditional, help: "Most connections open at once from one client address, \(Ranges.maxConnectionsPerIP.text); 0 means no limit. Behind a proxy all connections come from the proxy. [env: METRICS_APP_MAX_CONNECTIONS_PER_IP] (default: a quarter of --max-connections)")
-    var maxConnectionsPerIp: Int?
+    @Option(name: Flags.maxConnectionsPerIP.argumentName, parsing: .unconditional, help: Flags.maxConnectionsPerIP.help)
+    var maxConnectionsPerIP: Int?
 
-    @Option(parsing: .unconditional, help: "Largest request body accepted, in bytes, \(Ranges.maxBodyBytes.text); larger ones get 413. [env: METRICS_APP_MAX_BODY_BYTES] (default: 1048576)")
+    @Option(name: Flags.maxBodyBytes.argumentName, parsing: .unconditional, help: Flags.maxBodyBytes.help)
     var maxBodyBytes: Int?
 
-    @Option(parsing: .unconditional, help: "Adds a counter family with this many series, \(Ranges.syntheticSeries.text), to measure scrape cost at scale. [env: METRICS_APP_SYNTHETIC_SERIES] (default: 0)")
+    @Option(name: Flags.syntheticSeries.argumentName, parsing: .unconditional, help: Flags.syntheticSeries.help)
     var syntheticSeries: Int?
 
-    @Option(help: "Log format: text or json (one JSON object per line). [env: METRICS_APP_LOG_FORMAT] (default: text)")
+    @Option(name: Flags.logFormat.argumentName, help: Flags.logFormat.help)
     var logFormat: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: METRICS_APP_LOG_LEVEL] (default: info)")
+    @Option(name: Flags.logLevel.argumentName, help: Flags.logLevel.help)
     var logLevel: String?
 
     mutating func run() throws {

@@ -2,153 +2,124 @@ import ArgumentParser
 import Logging
 import MetricsKitHTTP
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+/// Every setting of metrics-app, each declared once (see ``Setting``). The server's own
+/// defaults come from `HTTPServer.Configuration`, so the library and the app agree.
+enum Flags {
+    private static let server = HTTPServer.Configuration()
 
-/// The allowed range of each numeric setting, in help texts and errors alike.
-enum Ranges {
-    static let port = 0...65535
-    static let threads = 1...1024
-    static let delay = 0...3_600_000
-    static let maxConcurrency = 0...1_000_000
-    static let cpuWork = 0...60_000
-    static let shutdownTimeout = 0...3600
-    static let connectionTimeout = 1...86400
-    static let headerTimeout = 1...3600
-    static let bodyTimeout = 1...86400
-    static let maxConnections = 1...1_048_576
-    static let maxConnectionsPerIP = 0...1_048_576
-    static let maxBodyBytes = 0...(1 << 30)
-    static let syntheticSeries = 0...1_000_000
-}
-
-extension ClosedRange<Int> {
-    /// `0 to 65535`.
-    var text: String { "\(lowerBound) to \(upperBound)" }
+    static let host = Setting("host", default: server.host, "Address to listen on (IPv4 or IPv6 literal).")
+    static let port = Setting("port", default: server.port, range: 0...65535, "Port to listen on.")
+    static let threads = Setting(
+        "threads", default: min(server.threads, 1024), shown: "the CPUs this process may use", range: 1...1024,
+        "Server threads, one epoll set each. The default counts the CPUs of the cgroup quota and the affinity mask, not the node's.")
+    static let delayMin = Setting(
+        "delay-min", default: 100, range: 0...3_600_000, "Shortest simulated processing delay of /, in milliseconds.")
+    static let delayMax = Setting(
+        "delay-max", default: 499, range: 0...3_600_000,
+        "Longest simulated processing delay of /, in milliseconds; 0 disables the delay.")
+    static let maxConcurrency = Setting(
+        "max-concurrency", default: 0, range: 0...1_000_000,
+        "Requests to / processed at once; more wait in a FIFO queue, so latency grows with load. 0 means no limit.")
+    static let cpuWork = Setting(
+        "cpu-work", default: 0, range: 0...60_000,
+        "CPU time each request to / burns, in milliseconds, for CPU-based autoscaling demos.")
+    static let buckets = Setting(
+        "buckets", default: HTTPMetrics.defaultBuckets,
+        shown: HTTPMetrics.defaultBuckets.map { $0 == $0.rounded() ? "\(Int($0))" : "\($0)" }.joined(separator: ","),
+        "Latency histogram bucket bounds in seconds, comma-separated.")
+    static let instrumentProbes = Setting(
+        "instrument-probes", default: false,
+        "Also count /metrics, /health, /healthz and /readyz in the HTTP metrics (true/false).")
+    static let shutdownTimeout = Setting(
+        "shutdown-timeout", default: Int(HTTPServer.defaultGracePeriod.components.seconds), range: 0...3600,
+        "Seconds to let in-flight requests finish after SIGTERM; keep it below the pod's terminationGracePeriodSeconds.")
+    static let connectionTimeout = Setting(
+        "connection-timeout", default: server.connectionTimeout, range: 1...86400,
+        "Seconds a connection with no bytes moving stays open.")
+    static let headerTimeout = Setting(
+        "header-timeout", default: server.headerTimeout, range: 1...3600,
+        "Seconds a client has to send complete request headers, from connecting or from its previous response; then the connection is closed, however slowly bytes trickle in.")
+    static let bodyTimeout = Setting(
+        "body-timeout", default: server.bodyTimeout, range: 1...86400,
+        "Seconds a client has to send a request body once its headers are in.")
+    static let maxConnections = Setting(
+        "max-connections", default: server.maxConnections, range: 1...1_048_576, "Most connections open at once.")
+    static let maxConnectionsPerIP = Setting(
+        "max-connections-per-ip", default: server.maxConnectionsPerIP, shown: "a quarter of --max-connections",
+        range: 0...1_048_576,
+        "Most connections open at once from one client address; 0 means no limit. Behind a proxy all connections come from the proxy.")
+    static let maxBodyBytes = Setting(
+        "max-body-bytes", default: server.maxBodyBytes, range: 0...(1 << 30),
+        "Largest request body accepted, in bytes; larger ones get 413.")
+    static let syntheticSeries = Setting(
+        "synthetic-series", default: 0, range: 0...1_000_000,
+        "Adds a counter family with this many series, to measure scrape cost at scale.")
+    static let logFormat = Setting("log-format", default: "text", "Log format: text or json (one JSON object per line).")
+    static let logLevel = Setting(
+        "log-level", default: "info", "Log level: trace, debug, info, notice, warning, error, critical.")
 }
 
 /// The resolved configuration: command-line flag, else environment variable, else default.
 struct Settings {
-    var host = "0.0.0.0"
-    var port = 8080
-    var threads = min(HTTPServer.cpuCount, Ranges.threads.upperBound)
-    var delay: ClosedRange<Int>? = 100...499  // milliseconds; nil: no delay
-    var maxConcurrency = 0
-    var cpuWorkMilliseconds = 0
-    var buckets = HTTPMetrics.defaultBuckets
-    var instrumentProbes = false
-    var shutdownTimeout = 25
-    var connectionTimeout = 15
-    var headerTimeout = 10
-    var bodyTimeout = 30
-    var maxConnections = 4096
-    var maxConnectionsPerIP = 1024
-    var maxBodyBytes = 1 << 20
-    var syntheticSeries = 0
-    var jsonLogs = false
-    var logLevel = Logger.Level.info
+    /// What the server uses: address, threads, limits and deadlines.
+    var server = HTTPServer.Configuration()
+    var delay: ClosedRange<Int>?  // milliseconds; nil: no delay
+    var maxConcurrency: Int
+    var cpuWorkMilliseconds: Int
+    var buckets: [Double]
+    var instrumentProbes: Bool
+    var shutdownTimeout: Int
+    var syntheticSeries: Int
+    var jsonLogs: Bool
+    var logLevel: Logger.Level
 
     init(_ flags: MetricsApp) throws {
-        host = flags.host ?? Self.env("HOST") ?? host
-        port = try Self.number("--port", flags.port, env: "PORT", default: port, in: Ranges.port)
-        threads = try Self.number("--threads", flags.threads, env: "THREADS", default: threads, in: Ranges.threads)
-        let delayMin = try Self.number("--delay-min", flags.delayMin, env: "DELAY_MIN", default: 100, in: Ranges.delay)
-        let delayMax = try Self.number("--delay-max", flags.delayMax, env: "DELAY_MAX", default: 499, in: Ranges.delay)
-        maxConcurrency = try Self.number(
-            "--max-concurrency", flags.maxConcurrency, env: "MAX_CONCURRENCY", default: maxConcurrency,
-            in: Ranges.maxConcurrency)
-        cpuWorkMilliseconds = try Self.number(
-            "--cpu-work", flags.cpuWork, env: "CPU_WORK", default: cpuWorkMilliseconds, in: Ranges.cpuWork)
-        if let text = flags.buckets ?? Self.env("BUCKETS") {
-            let parsed = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingSpaces) }
-            guard parsed.allSatisfy({ $0?.isFinite == true }) else {
-                throw ValidationError("--buckets: \"\(text)\" is not a comma-separated list of finite numbers")
-            }
-            buckets = parsed.map { $0! }
-        }
-        if let text = flags.instrumentProbes.map(String.init) ?? Self.env("INSTRUMENT_PROBES") {
-            guard let value = Bool(text.lowercased()) else {
-                throw ValidationError("METRICS_APP_INSTRUMENT_PROBES: \"\(text)\" is not true or false")
-            }
-            instrumentProbes = value
-        }
-        shutdownTimeout = try Self.number(
-            "--shutdown-timeout", flags.shutdownTimeout, env: "SHUTDOWN_TIMEOUT", default: shutdownTimeout,
-            in: Ranges.shutdownTimeout)
-        connectionTimeout = try Self.number(
-            "--connection-timeout", flags.connectionTimeout, env: "CONNECTION_TIMEOUT", default: connectionTimeout,
-            in: Ranges.connectionTimeout)
-        headerTimeout = try Self.number(
-            "--header-timeout", flags.headerTimeout, env: "HEADER_TIMEOUT", default: headerTimeout,
-            in: Ranges.headerTimeout)
-        bodyTimeout = try Self.number(
-            "--body-timeout", flags.bodyTimeout, env: "BODY_TIMEOUT", default: bodyTimeout, in: Ranges.bodyTimeout)
-        maxConnections = try Self.number(
-            "--max-connections", flags.maxConnections, env: "MAX_CONNECTIONS", default: maxConnections,
-            in: Ranges.maxConnections)
-        maxConnectionsPerIP = try Self.number(
-            "--max-connections-per-ip", flags.maxConnectionsPerIp, env: "MAX_CONNECTIONS_PER_IP",
-            default: max(1, maxConnections / 4), in: Ranges.maxConnectionsPerIP)
-        maxBodyBytes = try Self.number(
-            "--max-body-bytes", flags.maxBodyBytes, env: "MAX_BODY_BYTES", default: maxBodyBytes, in: Ranges.maxBodyBytes)
-        syntheticSeries = try Self.number(
-            "--synthetic-series", flags.syntheticSeries, env: "SYNTHETIC_SERIES", default: syntheticSeries,
-            in: Ranges.syntheticSeries)
-        let format = (flags.logFormat ?? Self.env("LOG_FORMAT") ?? "text").lowercased()
-        guard format == "text" || format == "json" else {
-            throw ValidationError("--log-format: \"\(format)\" is neither text nor json")
-        }
-        jsonLogs = format == "json"
-        let level = (flags.logLevel ?? Self.env("LOG_LEVEL") ?? "info").lowercased()
-        guard let parsedLevel = Logger.Level(rawValue: level) else {
-            throw ValidationError("--log-level: \"\(level)\" is not a log level")
-        }
-        logLevel = parsedLevel
+        server.host = Flags.host.resolve(flags.host)
+        server.port = try Flags.port.resolve(flags.port)
+        server.threads = try Flags.threads.resolve(flags.threads)
+        server.connectionTimeout = try Flags.connectionTimeout.resolve(flags.connectionTimeout)
+        server.headerTimeout = try Flags.headerTimeout.resolve(flags.headerTimeout)
+        server.bodyTimeout = try Flags.bodyTimeout.resolve(flags.bodyTimeout)
+        server.maxConnections = try Flags.maxConnections.resolve(flags.maxConnections)
+        server.maxConnectionsPerIP = try Flags.maxConnectionsPerIP.resolve(
+            flags.maxConnectionsPerIP,
+            default: HTTPServer.Configuration.defaultMaxConnectionsPerIP(maxConnections: server.maxConnections))
+        server.maxBodyBytes = try Flags.maxBodyBytes.resolve(flags.maxBodyBytes)
 
+        let delayMin = try Flags.delayMin.resolve(flags.delayMin)
+        let delayMax = try Flags.delayMax.resolve(flags.delayMax)
         if delayMax == 0 {
             delay = nil
         } else {
             guard delayMin <= delayMax else {
-                throw ValidationError("--delay-min (\(delayMin)) is above --delay-max (\(delayMax))")
+                throw ValidationError("\(Flags.delayMin.flag) (\(delayMin)) is above \(Flags.delayMax.flag) (\(delayMax))")
             }
             delay = delayMin...delayMax
         }
-    }
-
-    /// A numeric setting: the flag, else the environment variable, else the default; an error
-    /// naming the flag and its range when outside it.
-    static func number(_ flag: String, _ value: Int?, env name: String, default fallback: Int, in range: ClosedRange<Int>)
-        throws -> Int
-    {
-        let resolved = try value ?? envInt(name) ?? fallback
-        guard range.contains(resolved) else {
-            let source = value == nil ? "METRICS_APP_\(name) (\(flag))" : flag
-            throw ValidationError("\(source): \(resolved) is out of range; allowed: \(range.text)")
+        maxConcurrency = try Flags.maxConcurrency.resolve(flags.maxConcurrency)
+        cpuWorkMilliseconds = try Flags.cpuWork.resolve(flags.cpuWork)
+        buckets = Flags.buckets.defaultValue
+        if let text = flags.buckets ?? Flags.buckets.environmentValue {
+            let parsed = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingSpaces) }
+            guard parsed.allSatisfy({ $0?.isFinite == true }) else {
+                throw ValidationError(
+                    "\(Flags.buckets.flag): \"\(text)\" is not a comma-separated list of finite numbers")
+            }
+            buckets = parsed.map { $0! }
         }
-        return resolved
-    }
+        instrumentProbes = try Flags.instrumentProbes.resolve(flags.instrumentProbes)
+        shutdownTimeout = try Flags.shutdownTimeout.resolve(flags.shutdownTimeout)
+        syntheticSeries = try Flags.syntheticSeries.resolve(flags.syntheticSeries)
 
-    static func env(_ name: String) -> String? {
-        guard let value = getenv("METRICS_APP_" + name) else { return nil }
-        let text = String(cString: value)
-        return text.isEmpty ? nil : text
-    }
-
-    static func envInt(_ name: String) throws -> Int? {
-        guard let text = env(name) else { return nil }
-        guard let value = Int(text.trimmingSpaces) else {
-            throw ValidationError("METRICS_APP_\(name): \"\(text)\" is not a whole number")
+        let format = Flags.logFormat.resolve(flags.logFormat).lowercased()
+        guard format == "text" || format == "json" else {
+            throw ValidationError("\(Flags.logFormat.flag): \"\(format)\" is neither text nor json")
         }
-        return value
-    }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: String {
-        var slice = Substring(self)
-        while slice.first == " " { slice = slice.dropFirst() }
-        while slice.last == " " { slice = slice.dropLast() }
-        return String(slice)
+        jsonLogs = format == "json"
+        let level = Flags.logLevel.resolve(flags.logLevel).lowercased()
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw ValidationError("\(Flags.logLevel.flag): \"\(level)\" is not a log level")
+        }
+        logLevel = parsedLevel
     }
 }

@@ -106,8 +106,8 @@ struct HostileClientTests {
     /// share; another client (a probe) still gets in.
     @Test func oneClientAddressCannotTakeEveryConnection() throws {
         let app = try TestServer {
-            $0.connectionLimit = 50
-            $0.connectionsPerClientLimit = 12
+            $0.maxConnections = 50
+            $0.maxConnectionsPerIP = 12
             $0.connectionTimeout = 60
             $0.headerTimeout = 60
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -283,4 +284,42 @@ func runMetricsApp(_ arguments: [String], timeout: Duration = .seconds(10)) thro
     }
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return (exited ? process.terminationStatus : nil, text)
+}
+
+extension MetricsAppBinaryTests {
+    /// The README's flag table is documentation of the flags' declarations (`Flags` in
+    /// Sources/metrics-app/Settings.swift): every row must name a flag whose help shows the same
+    /// environment variable and default, and every flag must have a row.
+    @Test func readmeFlagTableMatchesTheHelp() throws {
+        let (status, output) = try runMetricsApp(["--experimental-dump-help"])
+        #expect(status == 0, "\(output)")
+        let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let arguments = ((json?["command"] as? [String: Any])?["arguments"] as? [[String: Any]]) ?? []
+        var helps: [String: String] = [:]
+        for argument in arguments {
+            let names = (argument["names"] as? [[String: Any]]) ?? []
+            guard let long = names.first(where: { $0["kind"] as? String == "long" })?["name"] as? String,
+                long != "help", long != "version"
+            else { continue }
+            helps["--" + long] = argument["abstract"] as? String ?? ""
+        }
+        #expect(helps.count > 10, "\(output)")
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var documented: Set<String> = []
+        for line in readme.split(separator: "\n") where line.hasPrefix("| `--") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
+            }
+            guard cells.count > 3, !cells[2].isEmpty else { continue }  // --help, --version
+            let flag = cells[1]
+            documented.insert(flag)
+            guard let help = helps[flag] else {
+                Issue.record("README documents \(flag), which metrics-app does not have")
+                continue
+            }
+            let expected = "[env: \(cells[2])] (default: \(cells[3]))"
+            #expect(help.hasSuffix(expected), "README says \(expected) for \(flag); its help: \(help)")
+        }
+        #expect(Set(helps.keys).subtracting(documented).isEmpty, "flags missing from README's table")
+    }
 }
