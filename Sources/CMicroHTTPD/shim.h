@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <microhttpd.h>
 
 // MHD_get_connection_info is variadic, so Swift cannot call it: wrappers for what the server reads.
@@ -35,5 +37,17 @@ static inline unsigned metricskit_first_unsigned_argument(va_list arguments) {
     unsigned value = va_arg(copy, unsigned);
     va_end(copy);
     return value;
+}
+
+// The CPUs in this thread's affinity mask (sched_getaffinity), or -1. glibc declares
+// sched_getaffinity and CPU_COUNT only with _GNU_SOURCE, which Swift's Glibc module lacks, so
+// this asks the kernel directly, for masks of up to 8192 CPUs.
+static inline int metricskit_affinity_cpu_count(void) {
+    unsigned long mask[8192 / (8 * sizeof(unsigned long))] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    if (bytes <= 0) return -1;
+    int count = 0;
+    for (unsigned long i = 0; i < (unsigned long)bytes / sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count;
 }
 #endif

@@ -74,8 +74,10 @@ public final class HTTPServer: @unchecked Sendable {
         public static func defaultMaxConnectionsPerIP(maxConnections: Int) -> Int { max(1, maxConnections / 4) }
     }
 
-    /// The number of CPUs this process may use.
-    public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// The number of CPUs this process may use: the online CPUs, limited by the affinity mask
+    /// and by the cgroup CPU quota (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), rounded up. In
+    /// a pod with a CPU limit of 2 it is 2, however many CPUs the node has.
+    public static var cpuCount: Int { AvailableCPUs.count }
 
     /// The configuration the server was created with.
     public let configuration: Configuration

@@ -14,10 +14,12 @@ final class AppProcess: @unchecked Sendable {
     let port: Int
     private let output = Pipe()
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts metrics-app with `arguments`; `launcher` (such as `taskset -c 0`) runs it when given.
+    init(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws {
         port = try AppProcess.freePort()
-        process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
-        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        let command = launcher + [Tools.metricsApp, "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = output
@@ -207,6 +209,20 @@ struct MetricsAppBinaryTests {
         #expect(app.waitForExit(timeout: .seconds(10)) == 0)
         let lines = app.log.split(separator: "\n")
         #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("{\"time\":") && $0.hasSuffix("}") }, "\(lines)")
+    }
+
+    /// The default thread count follows the affinity mask, not the node's CPUs (the cgroup
+    /// quota is covered with fake cgroup files in AvailableCPUsTests).
+    @Test func defaultThreadsFollowTheAffinityMask() throws {
+        guard let taskset = Tools.find("taskset") else {
+            Issue.record("taskset not found: install Debian's util-linux package (apt-get install -y util-linux)")
+            return
+        }
+        let app = try AppProcess(["--delay-max", "0", "--log-format", "json"], launcher: [taskset, "-c", "0"])
+        app.signal(SIGTERM)
+        #expect(app.waitForExit(timeout: .seconds(10)) == 0)
+        let log = app.log
+        #expect(log.contains("\"threads\":\"1\""), "\(log)")
     }
 
     @Test func secondProcessOnTheSamePortFailsWithAddressInUse() throws {
