@@ -1,7 +1,7 @@
 # metrics-app container image.
 #
 #   make docker-build                      # docker build -t $(IMAGE):$(TAG) .
-#   docker run --rm -p 8080:8080 metrics-app:0.1.0
+#   docker run --rm -p 8080:8080 metrics-app:$(cat VERSION)
 #
 # Stage 1 builds on the official Swift image of the toolchain the project uses (Debian
 # bookworm) and links the Swift runtime statically. Stage 2 is debian:bookworm-slim with only

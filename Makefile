@@ -13,7 +13,7 @@ include mk/docs.mk
 include mk/ship.mk
 include mk/examples.mk
 
-.PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean
+.PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean version-set
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: ## Benchmarks against swift-prometheus, printed as one table with ratios
 
 bench-http: release deps-bench-http ## wrk against metrics-app and nginx (the ceiling), one table
 	scripts/bench-http.sh
+
+version-set: ## Set the version (./VERSION, the Swift constant, the image tag): make version-set VERSION=x.y.z
+	scripts/version.sh set "$(VERSION)"
 
 clean: ## Remove build products
 	rm -rf .build Benchmarks/.build Examples/*/.build

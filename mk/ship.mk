@@ -8,11 +8,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 
-# The image: $(DOCKER_REGISTRY)/$(IMAGE):$(TAG). deploy/base/kustomization.yaml carries the
-# same defaults (metrics-app:0.1.0); make deploy overrides it with these.
+# The image: $(DOCKER_REGISTRY)/$(IMAGE):$(TAG). The tag is the version, written once in
+# ./VERSION; deploy/base/kustomization.yaml carries the same defaults (metrics-app:VERSION,
+# set by `make version-set`, checked by ship-version); make deploy overrides it with these.
+APP_VERSION := $(strip $(file < VERSION))
 DOCKER_REGISTRY ?=
 IMAGE ?= metrics-app
-TAG ?= 0.1.0
+TAG ?= $(APP_VERSION)
 IMAGE_REF = $(if $(DOCKER_REGISTRY),$(DOCKER_REGISTRY)/)$(IMAGE):$(TAG)
 
 # make deploy: deploy/ (the default route: adapter + HPA) or deploy/overlays/$(OVERLAY)
@@ -32,7 +34,7 @@ SHIP_VENV_BIN := $(abspath $(VENV))/bin
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(SHIP_VENV_BIN)/kubectl)
 
 .PHONY: lint image-smoke docker-build docker-push deploy undeploy load-test test-ship \
-        deps-ship deps-ship-apt ship-manifests ship-docker-context ship-load-test ship-e2e ship-app
+        deps-ship deps-ship-apt ship-manifests ship-docker-context ship-load-test ship-e2e ship-app ship-version
 
 # Installs Debian packages (apt-get update first when the lists are missing or stale).
 define ship_apt_install
@@ -72,6 +74,11 @@ ship-manifests: deps-ship
 	PATH="$(SHIP_VENV_BIN):$$PATH" $(SHIP_VENV_BIN)/python scripts/ship/check_manifests.py \
 		--kubectl $(SHIP_VENV_BIN)/kubectl --schemas $(SHIP_SCHEMAS) --image $(IMAGE):$(TAG)
 
+# VERSION is the one place of the version: the generated Swift file and the kustomization's
+# image tag agree with it, and no doc or shipping file spells it out.
+ship-version:
+	scripts/version.sh check
+
 ship-docker-context:
 	$(PYTHON) scripts/ship/check_docker_context.py
 
@@ -85,10 +92,10 @@ ship-app:
 ship-e2e: deps-ship ship-app
 	$(SHIP_VENV_BIN)/python scripts/ship/e2e_prometheus.py --app $(E2E_APP)
 
-# All offline checks of the shipping work: lint, manifests (kustomize, kubernetes-validate,
-# check-jsonschema, consistency), the Docker build context, the load test script, and the
-# end-to-end Prometheus test.
-test-ship: lint ship-manifests ship-docker-context ship-load-test ship-e2e ## Offline checks of Dockerfile, scripts, deploy/ and the e2e Prometheus test
+# All offline checks of the shipping work: lint, the version, manifests (kustomize,
+# kubernetes-validate, check-jsonschema, consistency), the Docker build context, the load test
+# script, and the end-to-end Prometheus test.
+test-ship: lint ship-version ship-manifests ship-docker-context ship-load-test ship-e2e ## Offline checks of Dockerfile, scripts, deploy/ and the e2e Prometheus test
 	@echo "test-ship: every shipping check passed"
 
 image-smoke: ## Run the Dockerfile's runtime stage in a debootstrapped bookworm rootfs (no Docker)

@@ -26,7 +26,7 @@ final class DemoApp: Sendable {
         try registry.register(ProcessCollector())
         try registry.gauge(
             "metrics_app_build_info", help: "Build information of metrics-app; the value is always 1.",
-            constLabels: ["version": MetricsApp.version]
+            constLabels: ["version": AppVersion.text]
         ).set(1)
 
         if settings.syntheticSeries > 0 {
@@ -82,7 +82,7 @@ final class DemoApp: Sendable {
             metadata: [
                 "address": "\(settings.server.host):\(server.port)", "threads": "\(settings.server.threads)",
                 "delay_ms": "\(settings.delay.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "off")",
-                "max_concurrency": "\(settings.maxConcurrency)", "version": "\(MetricsApp.version)",
+                "max_concurrency": "\(settings.maxConcurrency)", "version": "\(AppVersion.text)",
             ])
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []

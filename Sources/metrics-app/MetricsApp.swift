@@ -13,8 +13,6 @@ import MetricsKitHTTP
 /// `http_requests_in_flight`. Every option also reads an environment variable.
 @main
 struct MetricsApp: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "metrics-app",
         abstract: "An instrumented HTTP workload for learning and testing autoscaling on custom HTTP metrics.",
@@ -27,7 +25,7 @@ struct MetricsApp: ParsableCommand {
             refused (the listening socket is closed), in-flight requests finish (up to --shutdown-timeout), \
             then the process exits 0.
             """,
-        version: version)
+        version: AppVersion.text)
 
     // Each option's name, help and default come from its declaration in `Flags`. Numbers parse
     // unconditionally, so a negative value reaches the range check (which names the flag and

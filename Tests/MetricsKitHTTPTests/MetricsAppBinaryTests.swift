@@ -93,7 +93,7 @@ struct MetricsAppBinaryTests {
         }
         let values = samples(text)
         #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 100)
-        #expect(values["metrics_app_build_info{version=\"0.1.0\"}"] == 1)
+        #expect(values["metrics_app_build_info{version=\"\(try versionFile())\"}"] == 1, "\(text)")
         #expect(values["process_resident_memory_bytes"] ?? 0 > 0)
         #expect(!text.contains("path=\"/health\"") && !text.contains("path=\"/readyz\""))
         guard let promtool = Tools.find("promtool") else {
@@ -281,6 +281,12 @@ struct MetricsAppBinaryTests {
     }
 }
 
+/// The version, written once in ./VERSION.
+func versionFile() throws -> String {
+    try String(contentsOf: repositoryRoot.appendingPathComponent("VERSION"), encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
 /// Runs metrics-app with `arguments`, expecting it to exit: its status (nil if it was still
 /// running after `timeout` and had to be stopped) and its output.
 func runMetricsApp(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> (Int32?, String) {
@@ -303,6 +309,14 @@ func runMetricsApp(_ arguments: [String], timeout: Duration = .seconds(10)) thro
 }
 
 extension MetricsAppBinaryTests {
+    /// `--version` prints ./VERSION: the generated Sources/metrics-app/Version.swift agrees
+    /// with it (`make version-set` writes both).
+    @Test func versionIsTheVersionFile() throws {
+        let (status, output) = try runMetricsApp(["--version"])
+        #expect(status == 0)
+        #expect(output == (try versionFile()) + "\n", "metrics-app --version printed \(output)")
+    }
+
     /// The README's flag table is documentation of the flags' declarations (`Flags` in
     /// Sources/metrics-app/Settings.swift): every row must name a flag whose help shows the same
     /// environment variable and default, and every flag must have a row.

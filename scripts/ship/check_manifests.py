@@ -242,7 +242,8 @@ def main() -> int:
     ap.add_argument("--kubernetes-validate", default="kubernetes-validate")
     ap.add_argument("--check-jsonschema", default="check-jsonschema")
     ap.add_argument("--schemas", default=str(ROOT.parent / "shared/schemas/jsonschema"))
-    ap.add_argument("--image", default="metrics-app:0.1.0", help="the image every rendering must use")
+    version = (ROOT / "VERSION").read_text().strip()
+    ap.add_argument("--image", default=f"metrics-app:{version}", help="the image every rendering must use")
     args = ap.parse_args()
 
     for tool in (args.kubectl, args.kubernetes_validate, args.check_jsonschema):
