@@ -61,7 +61,11 @@ check)
     else
         fail "these spell out $version instead of referring to VERSION:"$'\n'"$copies"
     fi
-    [[ $failed == 0 ]] && echo "ship-version: passed" || { echo "ship-version: failed"; exit 1; }
+    if [[ $failed != 0 ]]; then
+        echo "ship-version: failed"
+        exit 1
+    fi
+    echo "ship-version: passed"
     ;;
 *)
     echo "usage: scripts/version.sh set X.Y.Z | check" >&2
