@@ -31,6 +31,9 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 /// ```swift
 /// let server = try HTTPServer.metrics(registry, port: 9100)   // serves /metrics, one call
 /// ```
+// @unchecked: what start() and shutdown() change is in `lifecycle`, under its lock; `serving`
+// is written only by start(), before MHD_start_daemon creates the threads that read it, and not
+// again until MHD_stop_daemon has joined them; the rest is immutable, atomic or under a Mutex.
 public final class HTTPServer: @unchecked Sendable {
     /// What the server is allowed to use, and how it treats slow or greedy clients.
     public struct Configuration: Sendable {
@@ -82,15 +85,29 @@ public final class HTTPServer: @unchecked Sendable {
     /// The configuration the server was created with.
     public let configuration: Configuration
     let router: Router
-    private var daemon: OpaquePointer?
-    private var connections: ConnectionTable?
+    /// The running daemon, the reference that keeps a started server alive, and the port.
+    private struct Lifecycle {
+        var daemon: OpaquePointer?
+        var stopping = false
+        /// Held while the daemon runs (see ``start()``); a started server lives until ``shutdown(gracePeriod:)``.
+        var selfReference: Unmanaged<HTTPServer>?
+        var port = 0
+    }
+    private let lifecycle = Mutex(Lifecycle())
+    /// What the server threads read on every request: the frozen routes and the connections'
+    /// deadline table (see the `@unchecked Sendable` note above).
+    private struct Serving {
+        let routes: RouteTable
+        let connections: ConnectionTable
+    }
+    private var serving: Serving?
     private let requestsInFlight = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     /// Requests waiting for a later response, so a shutdown past its deadline can answer them.
     let suspended = Mutex<[ObjectIdentifier: RequestContext]>([:])
 
-    /// The port the server listens on (the chosen one when configured with 0).
-    public private(set) var port = 0
+    /// The port the server listens on (the chosen one when configured with 0); 0 before ``start()``.
+    public var port: Int { lifecycle.withLock { $0.port } }
 
     /// Creates a server; ``start()`` makes it listen.
     public init(configuration: Configuration = Configuration(), router: Router) {
@@ -98,10 +115,17 @@ public final class HTTPServer: @unchecked Sendable {
         self.router = router
     }
 
-    /// Starts listening and serving. A started server stays alive, even with no reference to it,
-    /// until ``shutdown(gracePeriod:)``.
+    /// Starts listening and serving, and freezes the router (routes can no longer be added). A
+    /// started server stays alive, even with no reference to it, until ``shutdown(gracePeriod:)``.
+    /// Starting a started server does nothing.
     public func start() throws {
-        guard daemon == nil else { return }
+        try lifecycle.withLock { state in
+            guard state.daemon == nil else { return }
+            try start(&state)
+        }
+    }
+
+    private func start(_ state: inout Lifecycle) throws {
         try configuration.validate()
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
         // The server binds the socket itself: bind errors get their real reason, and the socket
@@ -112,7 +136,7 @@ public final class HTTPServer: @unchecked Sendable {
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_TURBO.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let table = ConnectionTable(headerTimeout: configuration.headerTimeout, bodyTimeout: configuration.bodyTimeout)
-        connections = table
+        serving = Serving(routes: router.freeze(), connections: table)
         // libmicrohttpd's threads call back into the server until MHD_stop_daemon returns, so a
         // running server keeps itself alive; shutdown() lets go.
         let retained = Unmanaged.passRetained(self)
@@ -152,15 +176,14 @@ public final class HTTPServer: @unchecked Sendable {
             // libmicrohttpd closes the listening socket on its failure paths.
             retained.release()
             table.stop()
-            connections = nil
             throw HTTPServerError(
                 description:
                     "libmicrohttpd could not start serving \(configuration.host):\(configuration.port) with \(configuration.threads) threads (see its message above)"
             )
         }
-        daemon = started
-        selfReference = retained
-        port = address.boundPort(of: listening)
+        state.daemon = started
+        state.selfReference = retained
+        state.port = address.boundPort(of: listening)
     }
 
     /// The grace period of ``shutdown(gracePeriod:)`` unless given: 25 s, below Kubernetes' default
@@ -179,7 +202,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// finished in time. Responses sent while draining carry `Connection: close`.
     @discardableResult
     public func shutdown(gracePeriod: Duration = HTTPServer.defaultGracePeriod) -> Bool {
-        guard let daemon else { return true }
+        // One caller stops the daemon; others (and calls on a server not started) return at once.
+        let running = lifecycle.withLock { state -> UnsafeMutableRawPointer? in
+            guard let daemon = state.daemon, !state.stopping else { return nil }
+            state.stopping = true
+            return UnsafeMutableRawPointer(daemon)
+        }
+        guard let running else { return true }
+        let daemon = OpaquePointer(running)
         draining.store(true, ordering: .relaxed)
         // libmicrohttpd stops polling the socket and hands it back; left open, the kernel would
         // keep completing handshakes into its backlog that nobody accepts.
@@ -197,17 +227,17 @@ public final class HTTPServer: @unchecked Sendable {
             while inFlight > 0 && ContinuousClock.now < grace { usleep(5_000) }
         }
         MHD_stop_daemon(daemon)
-        self.daemon = nil
-        connections?.stop()
-        defer {
-            selfReference?.release()
-            selfReference = nil
+        serving?.connections.stop()
+        let reference = lifecycle.withLock { state in
+            state.daemon = nil
+            state.stopping = false
+            defer { state.selfReference = nil }
+            return state.selfReference.map { UnsafeMutableRawPointer($0.toOpaque()) }
         }
+        // Last: this may free the server.
+        if let reference { Unmanaged<HTTPServer>.fromOpaque(reference).release() }
         return drained
     }
-
-    /// Held while the daemon runs (see ``start()``); a started server lives until ``shutdown(gracePeriod:)``.
-    private var selfReference: Unmanaged<HTTPServer>?
 
     // MARK: Request handling (MHD threads)
 
@@ -222,11 +252,11 @@ public final class HTTPServer: @unchecked Sendable {
             let headers = RequestChecks.scanHeaders(connection)
             let rejected = state.pointee == RequestLine.controlByteInPath || headers.problem != nil
             let path = String(cString: url)
-            let route = rejected ? nil : router.route(for: path)
+            let route = rejected ? nil : serving!.routes.route(for: path)
             let context = RequestContext(
                 server: self, connection: connection, method: HTTPMethod(String(cString: method)), path: path,
                 route: route, rejected: rejected)
-            context.connectionState?.enter(.body, at: connections!.now)
+            context.connectionState?.enter(.body, at: serving!.connections.now)
             requestsInFlight.wrappingAdd(1, ordering: .relaxed)
             if context.instrumented, let metrics = configuration.metrics {
                 metrics.inFlight.increment()
@@ -256,7 +286,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func completed(_ context: RequestContext) {
-        context.connectionState?.enter(.headers, at: connections!.now)
+        context.connectionState?.enter(.headers, at: serving!.connections.now)
         if context.instrumented, let metrics = configuration.metrics {
             metrics.inFlight.decrement()
             if let status = context.sentStatus {
@@ -270,11 +300,11 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func connectionOpened(_ connection: OpaquePointer) -> ConnectionState {
-        connections!.opened(connection)
+        serving!.connections.opened(connection)
     }
 
     fileprivate func connectionClosed(_ state: ConnectionState) {
-        connections!.closed(state)
+        serving!.connections.closed(state)
     }
 
     /// Library messages written in the current second: (second, count).

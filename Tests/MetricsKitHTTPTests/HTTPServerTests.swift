@@ -53,6 +53,31 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
 
 @Suite("HTTP server over real sockets")
 struct HTTPServerTests {
+    /// The server threads read routes without locks, so a started server's router is frozen:
+    /// a later add is refused and not served, and concurrent start/shutdown calls are safe.
+    @Test func routerIsFrozenOnceTheServerStarts() throws {
+        let router = Router()
+        router.add("/early") { _ in .text("early\n") }
+        #expect(!router.isFrozen)
+        var configuration = HTTPServer.Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.threads = 2
+        let server = HTTPServer(configuration: configuration, router: router)
+        onThreads(4) { _ in try? server.start() }  // one daemon, whichever call wins
+        #expect(router.isFrozen)
+        router.add("/late") { _ in .text("late\n") }
+        #expect(try RawHTTPClient.get("/early", port: server.port).text == "early\n")
+        #expect(try RawHTTPClient.get("/late", port: server.port).status == 404)
+        let results = Mutex<[Bool]>([])
+        onThreads(3) { _ in
+            let drained = server.shutdown(gracePeriod: .seconds(1))
+            results.withLock { $0.append(drained) }
+        }
+        #expect(results.withLock { $0 } == [true, true, true])
+        #expect(RawHTTPClient.connectOutcome(port: server.port) == ECONNREFUSED)
+    }
+
     @Test func countsAreExactAfterConcurrentRequests() throws {
         let app = try TestServer()
         let threads = 8
