@@ -192,17 +192,33 @@ struct HTTPServerTests {
     }
 
     @Test func delayedResponsesHoldNoThread() throws {
-        // One server thread, 40 requests that each answer after 300 ms: if waiting held the
-        // thread they would take 12 s; suspended, they overlap.
-        let app = try TestServer(threads: 1, delayMilliseconds: 300)
-        let start = ContinuousClock.now
+        // One server thread, 40 requests whose handler keeps the responder and returns: all 40
+        // are in flight at once only if a waiting request holds no thread (if it did, the
+        // second would never be read). Then they are answered.
+        let waiting = Mutex<[any HTTPResponder]>([])
+        let router = Router()
+        router.add("/") { _, responder in waiting.withLock { $0.append(responder) } }
+        var configuration = HTTPServer.Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.threads = 1
+        let server = HTTPServer(configuration: configuration, router: router)
+        try server.start()
+        defer { server.shutdown(gracePeriod: .seconds(1)) }
         let ok = Atomic<Int>(0)
-        onThreads(40) { _ in
-            if (try? RawHTTPClient.get("/", port: app.port))?.status == 200 { ok.wrappingAdd(1, ordering: .relaxed) }
+        let clients = DispatchGroup()
+        for _ in 0..<40 {
+            clients.enter()
+            Thread.detachNewThread {
+                if (try? RawHTTPClient.get("/", port: server.port))?.status == 200 { ok.wrappingAdd(1, ordering: .relaxed) }
+                clients.leave()
+            }
         }
-        let elapsed = ContinuousClock.now - start
+        try waitFor("40 requests waiting at once on one thread") { waiting.withLock { $0.count } == 40 }
+        #expect(server.inFlight == 40)
+        for responder in waiting.withLock({ $0 }) { responder.respond(.text("later\n")) }
+        clients.wait()
         #expect(ok.load(ordering: .relaxed) == 40)
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
     }
 
     @Test func shutdownFinishesDelayedRequests() throws {
@@ -218,7 +234,7 @@ struct HTTPServerTests {
                 group.leave()
             }
         }
-        while app.server.inFlight < 10 { usleep(1_000) }
+        try waitFor("10 requests in flight") { app.server.inFlight == 10 }
         #expect(app.server.shutdown(gracePeriod: .seconds(5)))
         group.wait()
         #expect(results.withLock { $0 } == Array(repeating: "200", count: 10))
@@ -232,7 +248,7 @@ struct HTTPServerTests {
             let answer = (try? RawHTTPClient.get("/", port: app.port))?.status ?? -1
             status.withLock { $0 = answer }
         }
-        while app.server.inFlight < 1 { usleep(1_000) }
+        try waitFor("the request in flight") { app.server.inFlight == 1 }
         #expect(!app.server.shutdown(gracePeriod: .milliseconds(200)))
         group.wait()
         #expect(status.withLock { $0 } == 503)

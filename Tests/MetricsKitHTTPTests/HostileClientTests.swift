@@ -11,13 +11,13 @@ import Testing
 
 @Suite("Hostile clients")
 struct HostileClientTests {
-    @Test func garbageGets400OrAClosedConnection() throws {
+    /// Bytes that are not HTTP get a 400 that arrives, then an orderly close.
+    @Test func garbageGets400AndAnOrderlyClose() throws {
         let app = try TestServer()
-        let client = try RawHTTPClient(port: app.port)
-        client.send([0x00, 0xFF, 0x13, 0x37] + Array("\r\n\r\nNOT HTTP AT ALL\r\n\r\n".utf8))
-        if let response = try? client.readResponse() {
-            #expect((400..<500).contains(response.status))
-        }
+        let (bytes, ending) = try sendThenRead(
+            [0x00, 0xFF, 0x13, 0x37] + Array("\r\n\r\nNOT HTTP AT ALL\r\n\r\n".utf8), port: app.port)
+        #expect(String(decoding: bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 400", "\(String(decoding: bytes, as: UTF8.self))")
+        #expect(ending == .closed)
         #expect(try RawHTTPClient.get("/health", port: app.port).status == 200)
     }
 
@@ -70,9 +70,11 @@ struct HostileClientTests {
     }
 
     /// 500 connections (from ten client addresses) trickle their headers while a normal client
-    /// asks for /health: p99 under 100 ms; then the header deadline closes all of them.
-    @Test func fiveHundredTricklersLeaveHealthFastAndAreClosed() throws {
-        let app = try TestServer(threads: 2) { $0.headerTimeout = 5; $0.connectionTimeout = 60 }
+    /// asks for /health: every probe is answered within 4 s, half the 8 s header deadline (a
+    /// server whose threads the tricklers held would answer only once the deadline freed them);
+    /// then the header deadline closes all of them. Latency itself is measured by bench-http.
+    @Test func fiveHundredTricklersLeaveHealthAnsweredAndAreClosed() throws {
+        let app = try TestServer(threads: 2) { $0.headerTimeout = 8; $0.connectionTimeout = 60 }
         var slow: [RawHTTPClient] = []
         for i in 0..<500 {
             let client = try RawHTTPClient(port: app.port, sourceAddress: "127.0.0.\(2 + i % 10)")
@@ -86,18 +88,9 @@ struct HostileClientTests {
             remaining.withLock { $0 = trickle(tricklers, until: ContinuousClock.now + .seconds(20)) }
             done.signal()
         }
-        var latencies: [Duration] = []
-        let probeEnd = ContinuousClock.now + .seconds(2.5)
-        while ContinuousClock.now < probeEnd {
-            let start = ContinuousClock.now
-            #expect(try RawHTTPClient.get("/health", port: app.port).status == 200)
-            latencies.append(ContinuousClock.now - start)
-            usleep(10_000)
+        for _ in 0..<50 {
+            #expect(try RawHTTPClient.get("/health", port: app.port, timeoutSeconds: 4).status == 200)
         }
-        latencies.sort()
-        let p99 = latencies[latencies.count * 99 / 100]
-        #expect(latencies.count >= 50)
-        #expect(p99 < .milliseconds(100), "p99 of \(latencies.count) /health requests: \(p99)")
         done.wait()
         #expect(remaining.withLock { $0 } == 0, "trickling connections still open after 20 s")
     }

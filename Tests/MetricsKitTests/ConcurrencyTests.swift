@@ -101,19 +101,39 @@ struct ConcurrencyTests {
         #expect(final.count > 0)
     }
 
+    /// One thread creates k0..k2999 (each incremented once), one removes every odd one (each
+    /// as soon as it exists), one scrapes. Every scrape lists each series at most once with
+    /// value 0 or 1, and the end state is exactly the even series.
     @Test func scrapesWhileSeriesAreCreatedAndRemoved() throws {
         let registry = MetricRegistry()
         let family = try registry.counter("r_total", help: "R.", labelNames: ["k"], seriesLimit: 100_000)
-        DispatchQueue.concurrentPerform(iterations: 3) { worker in
-            for i in 0..<3_000 {
-                switch worker {
-                case 0: family.labels("k\(i)").increment()
-                case 1: family.remove("k\(i - 10)")
-                default: _ = registry.render()
+        let n = 3_000
+        let failures = Mutex<[String]>([])
+        let creator = Self.startThread {
+            for i in 0..<n { family.labels("k\(i)").increment() }
+        }
+        let remover = Self.startThread {
+            let deadline = ContinuousClock.now + .seconds(30)
+            for i in stride(from: 1, to: n, by: 2) {
+                while !family.remove("k\(i)") && ContinuousClock.now < deadline { sched_yield() }
+            }
+        }
+        let scraper = Self.startThread {
+            for _ in 0..<300 {
+                let lines = registry.render().split(separator: "\n").filter { $0.hasPrefix("r_total{") }
+                let keys = lines.map { $0.split(separator: " ")[0] }
+                if Set(keys).count != keys.count { failures.withLock { $0.append("a series listed twice") } }
+                if let bad = lines.first(where: { !$0.hasSuffix(" 0") && !$0.hasSuffix(" 1") }) {
+                    failures.withLock { $0.append("\(bad)") }
                 }
             }
         }
-        #expect(family.seriesCount <= 3_000)
+        for thread in [creator, remover, scraper] { thread.wait() }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(5) })")
+        #expect(family.seriesCount == n / 2)
+        let values = Self.samples(registry.render()).filter { $0.key.hasPrefix("r_total{") }
+        #expect(Set(values.keys) == Set(stride(from: 0, to: n, by: 2).map { "r_total{k=\"k\($0)\"}" }))
+        #expect(values.values.allSatisfy { $0 == 1 })
     }
 
     /// Runs `body` on a new thread (not the Dispatch pool, which may run work items one after

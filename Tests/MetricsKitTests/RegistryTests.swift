@@ -30,7 +30,9 @@ struct RegistrationErrorTests {
 
     @Test(arguments: ["a", "_x", "a:b", "ns:sub_total", "A9"])
     func validMetricNames(name: String) throws {
-        _ = try MetricRegistry().counter(name, help: "x")
+        let registry = MetricRegistry()
+        try registry.counter(name, help: "x").increment()
+        #expect(registry.render().split(separator: "\n").contains("\(name) 1"[...]), "\(registry.render())")
     }
 
     @Test func invalidLabelNames() {
@@ -60,7 +62,9 @@ struct RegistrationErrorTests {
     }
 
     @Test func leIsAllowedOutsideHistograms() throws {
-        _ = try MetricRegistry().gauge("g", help: "x", labelNames: ["le"])
+        let registry = MetricRegistry()
+        try registry.gauge("g", help: "x", labelNames: ["le"]).labels("0.5").set(2)
+        #expect(registry.render().contains("\ng{le=\"0.5\"} 2\n"), "\(registry.render())")
     }
 
     @Test func duplicateLabelNames() {
