@@ -8,6 +8,8 @@ import Synchronization
 
 /// One connection's deadline state, created when libmicrohttpd accepts it and dropped when it
 /// closes. The request path only stores into `phase` (one relaxed atomic store per step).
+// @unchecked: `phase` and `lingerOnClose` are atomics, `fd` is immutable, and `reaped` is read
+// and written only under the ConnectionTable's lock.
 final class ConnectionState: @unchecked Sendable {
     /// What the connection waits for; the low 60 bits of `phase` hold when that began.
     enum Phase: UInt64 {
@@ -60,6 +62,8 @@ final class ConnectionState: @unchecked Sendable {
 /// connection) each connection that overran its deadline. The close runs under the table lock,
 /// and libmicrohttpd reports a connection closed (removing it from the table) before it closes
 /// the descriptor, so a descriptor is never shut down after the kernel reused it.
+// @unchecked: `open` is a Mutex and `clock` an atomic; `timer` (not Sendable) is configured once
+// in init and afterwards only cancelled, which Dispatch allows from any thread.
 final class ConnectionTable: @unchecked Sendable {
     private let open = Mutex<[ObjectIdentifier: ConnectionState]>([:])
     private let clock = Atomic<UInt64>(0)

@@ -357,6 +357,10 @@ extension HTTPServer.Configuration {
 }
 
 /// One request's state between libmicrohttpd's calls, and its responder.
+// @unchecked: `phase` and `response` are under `lock`; `bodyBytes` and `traceID` are touched
+// only by libmicrohttpd's calls for this request, which one connection gets on one thread at a
+// time; `sentStatus` is written under `lock` in queue() and read in completed(), which
+// libmicrohttpd calls after the response went out.
 final class RequestContext: HTTPResponder, @unchecked Sendable {
     private enum Phase { case new, waiting, suspended, done }
 
