@@ -100,35 +100,45 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
 
     // MARK: MetricsFactory
 
+    // Each handler gets a family of its kind (the kind is part of the cache key). Were none
+    // available at all (see register), updates go to swift-metrics' no-op handler: no trap.
+
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        let (family, values) = resolve(label, .counter, dimensions)
-        return CounterBox(family.counter!, values: values)
+        guard let (family, values) = resolve(label, .counter, dimensions), case .counter(let counter) = family else {
+            return NOOPMetricsHandler.instance
+        }
+        return CounterBox(counter, values: values)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        let (family, values) = resolve(label, .counter, dimensions)
-        return CounterBox(family.counter!, values: values)
+        guard let (family, values) = resolve(label, .counter, dimensions), case .counter(let counter) = family else {
+            return NOOPMetricsHandler.instance
+        }
+        return CounterBox(counter, values: values)
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        let (family, values) = resolve(label, .gauge, dimensions)
-        return GaugeBox(family.gauge!, values: values)
+        gaugeBox(label, dimensions) ?? NOOPMetricsHandler.instance
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        if aggregate {
-            let (family, values) = resolve(label, .histogram, dimensions)
-            return HistogramBox(family.histogram!, values: values)
-        }
-        let (family, values) = resolve(label, .gauge, dimensions)
-        return GaugeBox(family.gauge!, values: values)
+        guard aggregate else { return gaugeBox(label, dimensions) ?? NOOPMetricsHandler.instance }
+        guard let (family, values) = resolve(label, .histogram, dimensions), case .histogram(let histogram) = family
+        else { return NOOPMetricsHandler.instance }
+        return HistogramBox(histogram, values: values)
+    }
+
+    private func gaugeBox(_ label: String, _ dimensions: [(String, String)]) -> GaugeBox? {
+        guard let (family, values) = resolve(label, .gauge, dimensions), case .gauge(let gauge) = family else { return nil }
+        return GaugeBox(gauge, values: values)
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let timer = TimerBox(preferredUnits: configuration.honoursPreferredDisplayUnit, defaultUnit: configuration.timerUnit) {
             unit in
-            let (family, values) = self.resolve(label, .timer(unit), dimensions)
-            return TimerSeries(family.histogram!, values: values, unit: unit)
+            guard let (family, values) = self.resolve(label, .timer(unit), dimensions), case .histogram(let histogram) = family
+            else { return nil }
+            return TimerSeries(histogram, values: values, unit: unit)
         }
         // Without preferred units the unit is known now: export the family at once, as the
         // other kinds do. With them, the first value or `preferDisplayUnit` settles it.
@@ -146,15 +156,16 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
 
     // MARK: Names and families
 
-    /// The family for a label, kind and dimensions (mapped), and the label values in its order.
-    private func resolve(_ label: String, _ kind: Naming.Kind, _ dimensions: [(String, String)]) -> (FamilyHandle, [String]) {
+    /// The family for a label, kind and dimensions (mapped), and the label values in its order;
+    /// nil only when no family could be made at all (see `register`).
+    private func resolve(_ label: String, _ kind: Naming.Kind, _ dimensions: [(String, String)]) -> (FamilyHandle, [String])? {
         let mapped = configuration.mapping?(label, dimensions)
         let histogram = kind != .counter && kind != .gauge
         let pairs = Naming.labelPairs(mapped?.labels ?? dimensions, histogram: histogram)
         let key = Key(name: Naming.metricName(mapped?.name ?? label), kind: kind, labelNames: pairs.map(\.0))
         let values = pairs.map(\.1)
         if let known = families.withLock({ $0[key] }) { return (known, values) }
-        let family = register(key, help: "\(label) (swift-metrics)", buckets: buckets(label, kind))
+        guard let family = register(key, help: "\(label) (swift-metrics)", buckets: buckets(label, kind)) else { return nil }
         families.withLock { $0[key] = family }
         return (family, values)
     }
@@ -168,7 +179,7 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
         }
     }
 
-    private func register(_ key: Key, help: String, buckets: [Double]) -> FamilyHandle {
+    private func register(_ key: Key, help: String, buckets: [Double]) -> FamilyHandle? {
         // Configured bounds that are not valid (unsorted, repeated, NaN) give way to the defaults.
         var defaults = MetricsKit.Histogram.defaultBuckets
         if case .timer(let unit) = key.kind { defaults = unit.bounds(fromSeconds: defaults) }
@@ -182,10 +193,8 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
         }
         // Every name taken by other definitions: keep callers working on series never exported,
         // in a registry of their own. Names and label names are clean by construction, so this
-        // registration cannot fail; the fallbacks are only there so nothing can trap.
-        let unexported = MetricRegistry()
-        return (try? make(names[0], help: help, key.kind, key.labelNames, defaults, in: unexported))
-            ?? (try! make("metricskit_unexported", help: help, key.kind, [], defaults, in: unexported))
+        // registration does not fail; if it did, the caller falls back to a no-op handler.
+        return try? make(names[0], help: help, key.kind, key.labelNames, defaults, in: MetricRegistry())
     }
 
     private func make(
@@ -193,19 +202,19 @@ public final class MetricsKitFactory: MetricsFactory, Sendable {
         in registry: MetricRegistry
     ) throws -> FamilyHandle {
         switch kind {
-        case .counter: FamilyHandle(counter: try registry.counterVariant(name, help: help, labelNames: labelNames))
-        case .gauge: FamilyHandle(gauge: try registry.gaugeVariant(name, help: help, labelNames: labelNames))
+        case .counter: .counter(try registry.counterVariant(name, help: help, labelNames: labelNames))
+        case .gauge: .gauge(try registry.gaugeVariant(name, help: help, labelNames: labelNames))
         case .histogram, .timer:
-            FamilyHandle(histogram: try registry.histogramVariant(name, help: help, labelNames: labelNames, buckets: buckets))
+            .histogram(try registry.histogramVariant(name, help: help, labelNames: labelNames, buckets: buckets))
         }
     }
 }
 
-/// One resolved family, of whichever kind.
-private struct FamilyHandle: Sendable {
-    var counter: MetricFamily<MetricsKit.Counter>?
-    var gauge: MetricFamily<MetricsKit.Gauge>?
-    var histogram: MetricFamily<MetricsKit.Histogram>?
+/// One resolved family: exactly one kind (timers are histograms).
+private enum FamilyHandle: Sendable {
+    case counter(MetricFamily<MetricsKit.Counter>)
+    case gauge(MetricFamily<MetricsKit.Gauge>)
+    case histogram(MetricFamily<MetricsKit.Histogram>)
 }
 
 private protocol Removable {
@@ -266,21 +275,23 @@ private final class TimerSeries: SeriesBox<MetricsKit.Histogram>, @unchecked Sen
 /// atomic load once settled.
 private final class TimerBox: TimerHandler, Removable, Sendable {
     private let preferredUnits: Bool
-    private let resolve: @Sendable (TimerUnit) -> TimerSeries
+    private let resolve: @Sendable (TimerUnit) -> TimerSeries?
     private let defaultUnit: TimerUnit
     private let settled = AtomicLazyReference<TimerSeries>()
 
-    init(preferredUnits: Bool, defaultUnit: TimerUnit, resolve: @escaping @Sendable (TimerUnit) -> TimerSeries) {
+    init(preferredUnits: Bool, defaultUnit: TimerUnit, resolve: @escaping @Sendable (TimerUnit) -> TimerSeries?) {
         self.preferredUnits = preferredUnits
         self.defaultUnit = defaultUnit
         self.resolve = resolve
     }
 
-    /// The series for `unit`, unless one is settled already (then that one).
+    /// The series for `unit`, unless one is settled already (then that one); nil only when no
+    /// family could be made (then values are dropped).
     @discardableResult
-    func settle(_ unit: TimerUnit) -> TimerSeries {
+    func settle(_ unit: TimerUnit) -> TimerSeries? {
         // Two threads may both resolve: resolution is idempotent, one result is kept.
-        settled.load() ?? settled.storeIfNil(resolve(unit))
+        if let settled = settled.load() { return settled }
+        return resolve(unit).map { settled.storeIfNil($0) }
     }
 
     func preferDisplayUnit(_ unit: TimeUnit) {
@@ -289,7 +300,7 @@ private final class TimerBox: TimerHandler, Removable, Sendable {
     }
 
     func recordNanoseconds(_ duration: Int64) {
-        let timer = settled.load() ?? settle(defaultUnit)
+        guard let timer = settled.load() ?? settle(defaultUnit) else { return }
         timer.series.observe(Double(duration) / timer.nanosecondsPerUnit)
     }
 
