@@ -323,7 +323,7 @@ extension MetricsAppBinaryTests {
 
     /// The README's flag table is documentation of the flags' declarations (`Flags` in
     /// Sources/metrics-app/Settings.swift): every row must name a flag whose help shows the same
-    /// environment variable and default, and every flag must have a row.
+    /// range, environment variable and default, and every flag must have a row.
     @Test func readmeFlagTableMatchesTheHelp() throws {
         let (status, output) = try runMetricsApp(["--experimental-dump-help"])
         #expect(status == 0, "\(output)")
@@ -344,15 +344,19 @@ extension MetricsAppBinaryTests {
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
             }
-            guard cells.count > 3, !cells[2].isEmpty else { continue }  // --help, --version
+            guard cells.count > 4, !cells[2].isEmpty else { continue }  // --help, --version
             let flag = cells[1]
             documented.insert(flag)
             guard let help = helps[flag] else {
                 Issue.record("README documents \(flag), which metrics-app does not have")
                 continue
             }
-            let expected = "[env: \(cells[2])] (default: \(cells[3]))"
+            let range = cells[4].isEmpty ? "" : " Allowed: \(cells[4])."
+            let expected = "\(range) [env: \(cells[2])] (default: \(cells[3]))"
             #expect(help.hasSuffix(expected), "README says \(expected) for \(flag); its help: \(help)")
+            if range.isEmpty {
+                #expect(!help.contains("Allowed:"), "README gives \(flag) no range; its help: \(help)")
+            }
         }
         #expect(Set(helps.keys).subtracting(documented).isEmpty, "flags missing from README's table")
     }
