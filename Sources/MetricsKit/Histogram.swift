@@ -16,11 +16,10 @@ final class BucketLayout: @unchecked Sendable {
     @usableFromInline let bounds: UnsafeMutableBufferPointer<Double>
     /// Number of buckets including `+Inf`.
     @usableFromInline let bucketCount: Int
-    /// For each bucket, `le="<bound>"} ` as rendered in text 0.0.4 (`+Inf` last), then the
-    /// same in OpenMetrics' canonical spelling (`le="1.0"`), laid end to end; bucket `i` of
-    /// format `f` spans `leOffsets[f * (bucketCount + 1) + i]..<…[… + i + 1]`.
-    private let leText: UnsafeMutableBufferPointer<UInt8>
-    private let leOffsets: UnsafeMutableBufferPointer<Int>
+    /// The `le` pair of each bucket as each text format spells it (rendered once, by the
+    /// encoders' rules).
+    let textBounds: RenderedBounds
+    let openMetricsBounds: RenderedBounds
     /// Serializes scrapes of the family's histograms (the hot/cold swap below).
     let collectLock = Mutex<Void>(())
 
@@ -28,41 +27,14 @@ final class BucketLayout: @unchecked Sendable {
         self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
         _ = self.bounds.initialize(from: bounds)
         self.bucketCount = bounds.count + 1
-        var offsets: [Int] = []
-        let text = ByteSink.bytes { text in
-            for canonical in [false, true] {
-                offsets.append(text.count)
-                for bound in bounds + [.infinity] {
-                    text.append(Array(#"le=""#.utf8))
-                    if bound.isInfinite {
-                        text.append("+Inf")
-                    } else if canonical {
-                        TextWriter.appendCanonical(bound, to: &text)
-                    } else {
-                        TextWriter.append(bound, to: &text)
-                    }
-                    text.append(Array(#""} "#.utf8))
-                    offsets.append(text.count)
-                }
-            }
-        }
-        self.leText = .allocate(capacity: text.count)
-        _ = leText.initialize(from: text)
-        self.leOffsets = .allocate(capacity: offsets.count)
-        _ = leOffsets.initialize(from: offsets)
+        self.textBounds = TextEncoder.renderBounds(bounds)
+        self.openMetricsBounds = OpenMetricsEncoder.renderBounds(bounds)
     }
 
     deinit {
         bounds.deallocate()
-        leText.deallocate()
-        leOffsets.deallocate()
-    }
-
-    /// `le="<bound>"} ` of bucket `i` in `format`.
-    @inline(__always)
-    func leSuffix(_ i: Int, _ format: ExpositionFormat) -> UnsafeBufferPointer<UInt8> {
-        let first = (format == .openMetrics ? bucketCount + 1 : 0) + i
-        return UnsafeBufferPointer(rebasing: UnsafeBufferPointer(leText)[leOffsets[first]..<leOffsets[first + 1]])
+        textBounds.deallocate()
+        openMetricsBounds.deallocate()
     }
 
     /// Index of the first bucket whose bound is >= value (`bounds.count` for `+Inf`).
@@ -280,37 +252,13 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         observe(Double(seconds) + Double(attoseconds) * 1e-18, exemplar: labels)
     }
 
-    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        let d = descriptor
-        let exemplars = options.isOpenMetrics ? recordedExemplars?.snapshot() : nil
-        d.bucketNameBytes.withUnsafeBufferPointer { bucketName in
-            do {
-                let labels = SeriesKey.labelText(key)
-                collect { counts, total, sum in
-                    var cumulative: UInt64 = 0
-                    for i in 0..<layout.bucketCount {
-                        cumulative &+= counts[i]
-                        buffer.append(bucketName)
-                        buffer.append(UInt8(ascii: "{"))
-                        if !labels.isEmpty {
-                            buffer.append(labels)
-                            buffer.append(UInt8(ascii: ","))
-                        }
-                        buffer.append(layout.leSuffix(i, options.format))
-                        TextWriter.append(cumulative, to: &buffer)
-                        if let exemplar = exemplars?[i] { TextWriter.append(exemplar, to: &buffer) }
-                        buffer.append(TextWriter.newline)
-                    }
-                    appendSamplePrefix(d.sumNameBytes, labelText: labels, into: &buffer)
-                    TextWriter.append(sum, to: &buffer)
-                    buffer.append(TextWriter.newline)
-                    appendSamplePrefix(d.countNameBytes, labelText: labels, into: &buffer)
-                    TextWriter.append(total, to: &buffer)
-                    buffer.append(TextWriter.newline)
-                }
-            }
+    override func visit<V: SampleVisitor>(_ visitor: inout V) {
+        collect { counts, total, sum in
+            visitor.visit(
+                HistogramSample(
+                    labels: labelText, layout: layout, counts: UnsafeBufferPointer(counts), count: total, sum: sum,
+                    hasClassicBuckets: true, exemplars: recordedExemplars, created: created, native: nil))
         }
-        if options.isOpenMetrics && options.createdSamples { appendCreated(into: &buffer) }
     }
 }
 

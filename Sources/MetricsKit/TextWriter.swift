@@ -206,7 +206,13 @@ enum TextWriter {
 
     /// Appends HELP text: `\` and line feed escaped; in OpenMetrics also `"`.
     static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout ByteSink) {
-        for byte in help.utf8 {
+        var help = help
+        help.withUTF8 { appendEscapedHelp($0, quotes: quotes, to: &buffer) }
+    }
+
+    /// Appends HELP text given as UTF-8 bytes.
+    static func appendEscapedHelp(_ help: UnsafeBufferPointer<UInt8>, quotes: Bool, to buffer: inout ByteSink) {
+        for byte in help {
             switch byte {
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
             case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
@@ -215,4 +221,78 @@ enum TextWriter {
             }
         }
     }
+}
+
+// Sample-line pieces both text formats write the same way.
+extension TextWriter {
+    static func appendSuffix(_ suffix: SampleSuffix, to sink: inout ByteSink) {
+        switch suffix {
+        case .none: break
+        case .bucket: sink.append(Literal.bucket)
+        case .sum: sink.append(Literal.sum)
+        case .count: sink.append(Literal.count)
+        case .other(let bytes): sink.append(bytes)
+        }
+    }
+
+    /// Appends `{labels} ` (or ` ` without labels).
+    @inline(__always)
+    static func appendLabels(_ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink) {
+        if labels.isEmpty {
+            sink.append(UInt8(ascii: " "))
+        } else {
+            sink.append(UInt8(ascii: "{"))
+            sink.append(labels)
+            sink.append(UInt8(ascii: "}"))
+            sink.append(UInt8(ascii: " "))
+        }
+    }
+
+    /// Appends `<name>_bucket{<labels>,` (the `le` pair follows).
+    @inline(__always)
+    static func appendBucketPrefix(
+        _ name: UnsafeBufferPointer<UInt8>, _ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink
+    ) {
+        sink.append(name)
+        sink.append(Literal.bucketBrace)
+        if !labels.isEmpty {
+            sink.append(labels)
+            sink.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// Appends the `_sum` and `_count` lines of a histogram.
+    static func appendSumAndCount(_ name: UnsafeBufferPointer<UInt8>, _ histogram: HistogramSample, to sink: inout ByteSink) {
+        sink.append(name)
+        appendSuffix(.sum, to: &sink)
+        appendLabels(histogram.labels, to: &sink)
+        append(histogram.sum, to: &sink)
+        sink.append(newline)
+        sink.append(name)
+        appendSuffix(.count, to: &sink)
+        appendLabels(histogram.labels, to: &sink)
+        append(histogram.count, to: &sink)
+        sink.append(newline)
+    }
+}
+
+/// Byte strings the text encoders write, made once (an array literal per call would allocate).
+enum Literal {
+    static let help = Array("# HELP ".utf8)
+    static let type = Array("# TYPE ".utf8)
+    static let newlineType = Array("\n# TYPE ".utf8)
+    static let newlineHelp = Array("\n# HELP ".utf8)
+    static let bucket = Array("_bucket".utf8)
+    static let bucketBrace = Array("_bucket{".utf8)
+    static let sum = Array("_sum".utf8)
+    static let count = Array("_count".utf8)
+    static let total = Array("_total".utf8)
+    static let created = Array("_created".utf8)
+    static let exemplarMark = Array(" # ".utf8)
+    static let eof = Array("# EOF\n".utf8)
+    static let counter = Array("counter".utf8)
+    static let gauge = Array("gauge".utf8)
+    static let histogram = Array("histogram".utf8)
+    static let untyped = Array("untyped".utf8)
+    static let unknown = Array("unknown".utf8)
 }
