@@ -163,7 +163,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         let integer = fraction == 0 ? whole.load(ordering: .relaxed) : nil
         visitor.visit(
             Sample(
-                labels: labelText, value: integer.map(Double.init) ?? value, integer: integer,
+                labels: labelText, value: integer.map { Double($0) } ?? value, integer: integer,
                 exemplars: recordedExemplars, created: created))
     }
 }

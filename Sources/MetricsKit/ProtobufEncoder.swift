@@ -99,7 +99,7 @@ struct ProtobufEncoder: ExpositionEncoder {
         sink.append(Family.metric)
         let metric = sink.openLength()
         appendLabelPairs(sample.labels, field: 1, to: &sink)
-        let value = sample.integer.map(Double.init) ?? sample.value
+        let value = sample.integer.map { Double($0) } ?? sample.value
         switch type {
         case .counter:
             sink.append(3 << 3 | 2)
