@@ -47,6 +47,8 @@ final class FamilyDescriptor: Sendable {
     let constLabels: [(name: String, value: String)]
     /// Histogram bucket bounds (without `+Inf`); empty for other types.
     let buckets: [Double]
+    /// A histogram's native bucket options, if it has native buckets.
+    let native: NativeHistogramOptions?
 
     /// The name and help as UTF-8 bytes, for encoders.
     let nameBytes: [UInt8]
@@ -63,13 +65,14 @@ final class FamilyDescriptor: Sendable {
     private let rejectedInvalidExemplar = Atomic<UInt64>(0)
 
     init(name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-         buckets: [Double] = []) {
+         buckets: [Double] = [], native: NativeHistogramOptions? = nil) {
         self.name = name
         self.help = help
         self.type = type
         self.labelNames = labelNames
         self.constLabels = constLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         self.buckets = buckets
+        self.native = native
 
         self.nameBytes = Array(name.utf8)
         self.helpBytes = Array(help.utf8)
@@ -96,7 +99,7 @@ final class FamilyDescriptor: Sendable {
     func hasSameDefinition(as other: FamilyDescriptor) -> Bool {
         name == other.name && help == other.help && type == other.type && labelNames == other.labelNames
             && constLabels.elementsEqual(other.constLabels, by: { $0 == $1 })
-            && buckets == other.buckets
+            && buckets == other.buckets && native == other.native
     }
 
     /// Renders `a="x",b="y"` (no braces) for one series: label values escaped, pairs sorted by name.

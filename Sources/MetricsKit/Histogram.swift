@@ -24,7 +24,10 @@ final class BucketLayout: @unchecked Sendable {
     let collectLock = Mutex<Void>(())
 
     init(bounds: [Double]) {
-        self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
+        // At least one element allocated, but the buffer counts only the bounds: a layout
+        // without finite bounds (only +Inf) must not scan an uninitialized one.
+        let storage = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(bounds.count, 1))
+        self.bounds = UnsafeMutableBufferPointer(start: storage.baseAddress, count: bounds.count)
         _ = self.bounds.initialize(from: bounds)
         self.bucketCount = bounds.count + 1
         self.textBounds = TextEncoder.renderBounds(bounds)
@@ -32,7 +35,7 @@ final class BucketLayout: @unchecked Sendable {
     }
 
     deinit {
-        bounds.deallocate()
+        UnsafeMutablePointer(bounds.baseAddress!).deallocate()
         textBounds.deallocate()
         openMetricsBounds.deallocate()
     }
@@ -98,8 +101,14 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// The customary default bounds: 5 ms to 10 s, for latencies in seconds.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout) {
+    /// The native buckets, for a histogram registered with native options.
+    @usableFromInline let native: NativeState?
+
+    init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout, native: NativeHistogramOptions? = nil) {
         self.layout = layout
+        self.native = native.map {
+            NativeState(options: $0, stripes: Self.stripeCount, created: WallClock.secondsSinceEpoch())
+        }
         self.halfStride = layout.bucketCount + 1
         self.stripeStride = (1 + 2 * halfStride + 7) & ~7  // whole 64-byte lines
         let words = Self.stripeCount * stripeStride
@@ -120,9 +129,11 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     public func observe(_ value: Double) {
         guard value.isFinite else { return rejectInvalidValue() }
         let bucket = layout.bucketIndex(value)
-        let stripe = storage + (Int(truncatingIfNeeded: currentCPU()) & Self.stripeMask) &* stripeStride
+        let stripeIndex = Int(truncatingIfNeeded: currentCPU()) & Self.stripeMask
+        let stripe = storage + stripeIndex &* stripeStride
         let started = stripe[0].wrappingAdd(1, ordering: .relaxed).oldValue
-        let half = stripe + 1 + Int(truncatingIfNeeded: started >> 63) &* halfStride
+        let hotIndex = Int(truncatingIfNeeded: started >> 63)
+        let half = stripe + 1 + hotIndex &* halfStride
         let sum = half + (halfStride &- 1)
         var current = sum.pointee.load(ordering: .relaxed)
         while true {
@@ -132,7 +143,10 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             if exchanged { break }
             current = original
         }
+        // Native buckets before the classic increment, which marks the observation complete.
+        let overLimit = native?.record(value, stripe: stripeIndex, half: hotIndex) ?? false
         half[bucket].wrappingAdd(1, ordering: .releasing)
+        if overLimit { limitNativeBuckets(value) }
     }
 
     /// Records a duration, in seconds.
@@ -177,7 +191,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
     /// Takes a consistent snapshot (the same mechanism a scrape uses).
     public func snapshot() -> Snapshot {
-        collect { counts, total, sum in
+        collect { counts, total, sum, _ in
             var cumulative: UInt64 = 0
             var buckets: [(upperBound: Double, count: UInt64)] = []
             for i in 0..<layout.bucketCount {
@@ -190,8 +204,49 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
     /// For each stripe: swaps the hot and cold halves, waits for the cold half to go quiet,
     /// adds it to the totals, then folds it into the hot half. Hands `body` the totals:
-    /// non-cumulative bucket counts, observation count and sum.
-    func collect<R>(_ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double) -> R) -> R {
+    /// non-cumulative bucket counts, observation count, sum, and the native buckets if any.
+    func collect<R>(_ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double, NativeBuckets?) -> R) -> R {
+        guard let native else { return collectStripes(nil) { body($0, $1, $2, nil) } }
+        let capacity = Self.stripeCount * native.capacity
+        let result = withUnsafeTemporaryAllocation(of: NativeBucket.self, capacity: capacity) { positive in
+            withUnsafeTemporaryAllocation(of: NativeBucket.self, capacity: capacity) { negative in
+                var merge = NativeMerge(positive: positive, negative: negative)
+                var schema = native.initialSchema
+                var threshold = native.options.zeroThreshold
+                return collectStripes({ stripe, hotIndex in
+                    let cold = native.half(stripe, 1 - hotIndex)
+                    schema = NativeState.schema(of: cold)
+                    threshold = NativeState.threshold(of: cold)
+                    merge.zeroCount &+= cold[NativeState.zeroCountWord].load(ordering: .relaxed)
+                    native.forEachBucket(cold) { key, negative, count in merge.add(key, negative: negative, count) }
+                    native.fold(cold, into: native.half(stripe, hotIndex), change: nil)
+                }) { counts, total, sum in
+                    body(
+                        counts, total, sum,
+                        NativeBuckets(
+                            schema: schema, zeroThreshold: threshold, zeroCount: merge.zeroCount,
+                            positive: UnsafeBufferPointer(rebasing: positive[0..<merge.positiveCount]),
+                            negative: UnsafeBufferPointer(rebasing: negative[0..<merge.negativeCount])))
+                }
+            }
+        }
+        // A widened zero bucket or lowered resolution goes back once the reset duration passed.
+        if native.reduced.load(ordering: .relaxed), native.options.minResetDuration > .zero {
+            layout.collectLock.withLock { _ in
+                let now = WallClock.secondsSinceEpoch()
+                if native.reduced.load(ordering: .relaxed), now - lastResetTime(native) >= native.minResetSeconds {
+                    resetAll(native, now: now)
+                }
+            }
+        }
+        return result
+    }
+
+    /// The classic double-buffer scrape; `nativeStep(stripe, hotIndex)` runs for each stripe
+    /// while its cold half is quiet.
+    private func collectStripes<R>(
+        _ nativeStep: ((Int, Int) -> Void)?, _ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double) -> R
+    ) -> R {
         let bucketCount = layout.bucketCount
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bucketCount) { counts in
             counts.initialize(repeating: 0)
@@ -205,35 +260,132 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                     let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
                     let hot = stripe + 1 + hotIndex * halfStride
                     let cold = stripe + 1 + (1 - hotIndex) * halfStride
-                    var spins = 0
-                    while true {
-                        var completed: UInt64 = 0
-                        for i in 0..<bucketCount { completed &+= cold[i].load(ordering: .acquiring) }
-                        if completed == started { break }
-                        spins += 1
-                        if spins > 64 { sched_yield() }
-                    }
+                    waitQuiet(cold, completing: started)
                     total &+= started
-                    // Fold the cold half into the totals and into the hot one, and clear it.
-                    for i in 0..<bucketCount where cold[i].load(ordering: .relaxed) != 0 {
-                        let count = cold[i].exchange(0, ordering: .relaxed)
-                        counts[i] &+= count
-                        hot[i].wrappingAdd(count, ordering: .releasing)
-                    }
-                    let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
-                    sum += coldSum
-                    var current = hot[bucketCount].load(ordering: .relaxed)
-                    while true {
-                        let next = (Double(bitPattern: current) + coldSum).bitPattern
-                        let (exchanged, original) = hot[bucketCount].weakCompareExchange(
-                            expected: current, desired: next, ordering: .relaxed)
-                        if exchanged { break }
-                        current = original
-                    }
+                    nativeStep?(stripeIndex, hotIndex)
+                    sum += fold(cold, into: hot) { i, count in counts[i] &+= count }
                 }
             }
             return body(counts, total, sum)
         }
+    }
+
+    /// Waits until the buckets of a half that no new observation enters add up to `count`.
+    private func waitQuiet(_ half: UnsafeMutablePointer<Atomic<UInt64>>, completing count: UInt64) {
+        var spins = 0
+        while true {
+            var completed: UInt64 = 0
+            for i in 0..<layout.bucketCount { completed &+= half[i].load(ordering: .acquiring) }
+            if completed == count { return }
+            spins += 1
+            if spins > 64 { sched_yield() }
+        }
+    }
+
+    /// Adds a quiet half's bucket counts and sum into another half and clears it; reports each
+    /// bucket's count to `each` and returns the sum.
+    @discardableResult
+    private func fold(
+        _ cold: UnsafeMutablePointer<Atomic<UInt64>>, into hot: UnsafeMutablePointer<Atomic<UInt64>>,
+        _ each: (Int, UInt64) -> Void = { _, _ in }
+    ) -> Double {
+        let bucketCount = layout.bucketCount
+        for i in 0..<bucketCount where cold[i].load(ordering: .relaxed) != 0 {
+            let count = cold[i].exchange(0, ordering: .relaxed)
+            each(i, count)
+            hot[i].wrappingAdd(count, ordering: .releasing)
+        }
+        let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
+        var current = hot[bucketCount].load(ordering: .relaxed)
+        while true {
+            let next = (Double(bitPattern: current) + coldSum).bitPattern
+            let (exchanged, original) = hot[bucketCount].weakCompareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+        return coldSum
+    }
+
+    private func lastResetTime(_ native: NativeState) -> Double {
+        Double(bitPattern: native.lastReset.load(ordering: .relaxed))
+    }
+
+    /// Keeps the number of native buckets within the limit (client_golang's strategy): reset
+    /// when the last reset is old enough, else widen the zero bucket, else halve the resolution.
+    /// Runs after an observation completed, under the collect lock.
+    @usableFromInline
+    @inline(never)
+    func limitNativeBuckets(_ value: Double) {
+        guard let native else { return }
+        var repeatObservation = false
+        layout.collectLock.withLock { _ in
+            guard native.populated(stripes: Self.stripeCount) > UInt64(native.options.maxBucketCount) else { return }
+            let now = WallClock.secondsSinceEpoch()
+            if native.options.minResetDuration > .zero, now - lastResetTime(native) >= native.minResetSeconds {
+                resetAll(native, now: now)
+                repeatObservation = true  // as client_golang does, so the latest observation is not lost
+                return
+            }
+            let hot = (0..<Self.stripeCount).map { stripe in
+                native.half(stripe, Int(truncatingIfNeeded: storage[stripe * stripeStride].load(ordering: .relaxed) >> 63))
+            }
+            let schema = NativeState.schema(of: hot[0])
+            let threshold = NativeState.threshold(of: hot[0])
+            if threshold < native.options.maxZeroThreshold, let smallest = native.smallestKey(hot) {
+                let widened = NativeSchema.upperBound(smallest, schema: schema)
+                if widened <= native.options.maxZeroThreshold {
+                    change(native, NativeState.Change(schema: schema, threshold: widened, intoZeroUpTo: smallest, halvings: 0))
+                    return
+                }
+            }
+            if schema > -4 {
+                change(native, NativeState.Change(schema: schema - 1, threshold: threshold, intoZeroUpTo: nil, halvings: 1))
+            }
+        }
+        if repeatObservation { observe(value) }
+    }
+
+    /// Applies new native parameters to every stripe: the quiet half (holding everything) is
+    /// rebuilt and made hot again, then what the other half took meanwhile is folded in.
+    private func change(_ native: NativeState, _ change: NativeState.Change) {
+        for stripeIndex in 0..<Self.stripeCount {
+            let stripe = storage + stripeIndex * stripeStride
+            let first = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+            let all = Int(truncatingIfNeeded: (~first) >> 63)  // the half now cold: it holds everything
+            let started = first & ~(1 << 63)
+            waitQuiet(stripe + 1 + all * halfStride, completing: started)
+            native.rebuild(native.half(stripeIndex, all), change)
+            let second = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+            let meanwhile = 1 - all
+            waitQuiet(stripe + 1 + meanwhile * halfStride, completing: (second & ~(1 << 63)) - started)
+            fold(stripe + 1 + meanwhile * halfStride, into: stripe + 1 + all * halfStride)
+            native.fold(native.half(stripeIndex, meanwhile), into: native.half(stripeIndex, all), change: change)
+        }
+        native.reduced.store(true, ordering: .relaxed)
+    }
+
+    /// Resets classic and native counts to an empty histogram created `now`.
+    private func resetAll(_ native: NativeState, now: Double) {
+        for stripeIndex in 0..<Self.stripeCount {
+            let stripe = storage + stripeIndex * stripeStride
+            var old = stripe[0].load(ordering: .relaxed)
+            let empty = Int(truncatingIfNeeded: (~old) >> 63)
+            native.clear(native.half(stripeIndex, empty), schema: native.initialSchema, threshold: native.options.zeroThreshold)
+            while true {
+                let (exchanged, current) = stripe[0].weakCompareExchange(
+                    expected: old, desired: UInt64(empty) << 63, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                old = current
+            }
+            let full = 1 - empty
+            let half = stripe + 1 + full * halfStride
+            waitQuiet(half, completing: old & ~(1 << 63))
+            for i in 0..<halfStride { half[i].store(0, ordering: .relaxed) }
+            native.clear(native.half(stripeIndex, full), schema: native.initialSchema, threshold: native.options.zeroThreshold)
+        }
+        native.lastReset.store(now.bitPattern, ordering: .relaxed)
+        native.reduced.store(false, ordering: .relaxed)
     }
 
     /// Records one observation and an exemplar for it, such as `["trace_id": "…"]`, kept as
@@ -253,11 +405,12 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     }
 
     override func visit<V: SampleVisitor>(_ visitor: inout V) {
-        collect { counts, total, sum in
+        collect { counts, total, sum, nativeBuckets in
             visitor.visit(
                 HistogramSample(
                     labels: labelText, layout: layout, counts: UnsafeBufferPointer(counts), count: total, sum: sum,
-                    hasClassicBuckets: true, exemplars: recordedExemplars, created: created, native: nil))
+                    hasClassicBuckets: native == nil || layout.bounds.count > 0, exemplars: recordedExemplars,
+                    created: native.map { lastResetTime($0) } ?? created, native: nativeBuckets))
         }
     }
 }

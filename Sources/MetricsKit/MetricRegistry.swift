@@ -130,13 +130,17 @@ public final class MetricRegistry: Sendable {
     /// - Parameters:
     ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
     ///   - help: the HELP text.
-    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied. With `native`
+    ///     options, `[]` makes a native-only histogram.
+    ///   - native: options for native buckets (exposed in protobuf; see ``NativeHistogramOptions``);
+    ///     nil (the default) for a classic histogram only.
     ///   - constLabels: labels with the same value on every series.
     public func histogram(
         _ name: String, help: String, buckets: [Double] = Histogram.defaultBuckets,
-        constLabels: [String: String] = [:]
+        native: NativeHistogramOptions? = nil, constLabels: [String: String] = [:]
     ) throws(MetricsKitError) -> Histogram {
-        try histogram(name, help: help, labelNames: [], buckets: buckets, constLabels: constLabels).labels([])
+        try histogram(name, help: help, labelNames: [], buckets: buckets, native: native, constLabels: constLabels)
+            .labels([])
     }
 
     /// Registers (or returns the already registered) labeled histogram family.
@@ -144,28 +148,32 @@ public final class MetricRegistry: Sendable {
     ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
     ///   - help: the HELP text.
     ///   - labelNames: the variable label names, in the order `labels(...)` takes their values.
-    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied. With `native`
+    ///     options, `[]` makes a native-only histogram.
+    ///   - native: options for native buckets (exposed in protobuf; see ``NativeHistogramOptions``);
+    ///     nil (the default) for a classic histogram only.
     ///   - constLabels: labels with the same value on every series of the family.
     ///   - seriesLimit: the most series the family holds (default: the registry's).
     public func histogram(
         _ name: String, help: String, labelNames: [String], buckets: [Double] = Histogram.defaultBuckets,
-        constLabels: [String: String] = [:], seriesLimit: Int? = nil
+        native: NativeHistogramOptions? = nil, constLabels: [String: String] = [:], seriesLimit: Int? = nil
     ) throws(MetricsKitError) -> MetricFamily<Histogram> {
         try histogram(
-            name, help: help, labelNames: labelNames, buckets: buckets, constLabels: constLabels,
+            name, help: help, labelNames: labelNames, buckets: buckets, native: native, constLabels: constLabels,
             seriesLimit: seriesLimit, variant: false)
     }
 
     private func histogram(
-        _ name: String, help: String, labelNames: [String], buckets: [Double], constLabels: [String: String],
-        seriesLimit: Int?, variant: Bool
+        _ name: String, help: String, labelNames: [String], buckets: [Double], native: NativeHistogramOptions?,
+        constLabels: [String: String], seriesLimit: Int?, variant: Bool
     ) throws(MetricsKitError) -> MetricFamily<Histogram> {
         let bounds = try Histogram.validatedBuckets(buckets, metric: name)
+        let native = try native?.validated(metric: name)
         let layout = BucketLayout(bounds: bounds)
         return try family(
             name, help: help, type: .histogram, labelNames: labelNames, constLabels: constLabels,
-            buckets: bounds, seriesLimit: seriesLimit, variant: variant
-        ) { d, values in Histogram(descriptor: d, labelValues: values, layout: layout) }
+            buckets: bounds, native: native, seriesLimit: seriesLimit, variant: variant
+        ) { d, values in Histogram(descriptor: d, labelValues: values, layout: layout, native: native) }
     }
 
     // MARK: Collectors and removal
@@ -292,8 +300,8 @@ public final class MetricRegistry: Sendable {
     package func histogramVariant(_ name: String, help: String, labelNames: [String], buckets: [Double])
         throws(MetricsKitError) -> MetricFamily<Histogram>
     {
-        try histogram(name, help: help, labelNames: labelNames, buckets: buckets, constLabels: [:], seriesLimit: nil,
-                      variant: true)
+        try histogram(name, help: help, labelNames: labelNames, buckets: buckets, native: nil, constLabels: [:],
+                      seriesLimit: nil, variant: true)
     }
 
     // MARK: Internals
@@ -303,7 +311,7 @@ public final class MetricRegistry: Sendable {
     /// (the two are then kept in one ``VariantGroup``).
     private func family<Series: MetricSeries>(
         _ name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-        buckets: [Double] = [], seriesLimit: Int?, variant: Bool = false,
+        buckets: [Double] = [], native: NativeHistogramOptions? = nil, seriesLimit: Int?, variant: Bool = false,
         makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
     ) throws(MetricsKitError) -> MetricFamily<Series> {
         try Names.validateMetricName(name)
@@ -312,7 +320,8 @@ public final class MetricRegistry: Sendable {
             throw MetricsKitError(.invalidParameter, metric: name, reason: "series limit must be at least 1")
         }
         let descriptor = FamilyDescriptor(
-            name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets)
+            name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets,
+            native: native)
         return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
             let make = {
                 let family = MetricFamily(descriptor: descriptor, seriesLimit: seriesLimit ?? self.defaultSeriesLimit) {
@@ -447,12 +456,9 @@ extension MetricRegistry: SampleSource {
         }
     }
 
-    /// The registered families (not collectors), for the self-metric.
-    fileprivate var families: [any RegisteredFamily] {
-        state.withLock { $0.sortedEntries() }.compactMap { _, entry in
-            if case .family(let family) = entry { return family }
-            return nil
-        }
+    /// The registered entries sorted by name (a cached array), for the self-metric.
+    fileprivate var entries: [(String, Entry)] {
+        state.withLock { $0.sortedEntries() }
     }
 }
 
@@ -492,27 +498,33 @@ final class RejectedUpdatesFamily: RegisteredFamily {
     }
 
     func visit<V: SampleVisitor>(_ visitor: inout V) {
-        let families = registry.families
-        let counts = families.map { family in RejectionReason.allCases.map { family.rejections($0) } }
-        guard counts.contains(where: { $0.contains { $0 > 0 } }) else { return }
+        let entries = registry.entries
+        guard entries.contains(where: { Self.refused($0.1) }) else { return }
         descriptor.withMetadata { metadata in
             visitor.beginFamily(metadata)
-            visitRejections(families, counts, &visitor)
+            visitRejections(entries, &visitor)
             visitor.endFamily()
         }
     }
 
-    private func visitRejections<V: SampleVisitor>(
-        _ families: [any RegisteredFamily], _ counts: [[UInt64]], _ visitor: inout V
-    ) {
+    /// Whether a family refused anything (without allocating: scrapes check it every time).
+    private static func refused(_ entry: MetricRegistry.Entry) -> Bool {
+        guard case .family(let family) = entry else { return false }
+        for reason in RejectionReason.allCases where family.rejections(reason) > 0 { return true }
+        return false
+    }
+
+    private func visitRejections<V: SampleVisitor>(_ entries: [(String, MetricRegistry.Entry)], _ visitor: inout V) {
         var labels = ByteSink(capacity: 128)
         defer { labels.release() }
-        for (family, reasons) in zip(families, counts) {
-            for (reason, count) in zip(RejectionReason.allCases, reasons) where count > 0 {
+        for case (_, .family(let family)) in entries {
+            for reason in RejectionReason.allCases {
+                let count = family.rejections(reason)
+                guard count > 0 else { continue }
                 labels.removeAll()
-                labels.append(Array(#"metric=""#.utf8))
+                labels.append(#"metric=""#)
                 TextWriter.appendEscapedLabelValue(family.descriptor.name, to: &labels)
-                labels.append(Array(#"",reason=""#.utf8))
+                labels.append(#"",reason=""#)
                 labels.append(reason.label)
                 labels.append(UInt8(ascii: "\""))
                 visitor.visit(Sample(labels: labels.bytes, value: Double(count), integer: count))
@@ -529,6 +541,9 @@ extension FamilyDescriptor {
         var text = "\(type.rawValue), help \"\(help)\", labels \(labelNames)"
         if !constLabels.isEmpty { text += ", const labels \(constLabels.map { "\($0.name)=\($0.value)" })" }
         if type == .histogram { text += ", buckets \(buckets)" }
+        if let native {
+            text += ", native factor \(native.bucketFactor) zero threshold \(native.zeroThreshold) max buckets \(native.maxBucketCount)"
+        }
         return text
     }
 }

@@ -111,6 +111,8 @@ struct OpenMetricsEncoder: ExpositionEncoder {
     }
 
     private static func endsInTotal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        name.count > 6 && name.suffix(6).elementsEqual(Literal.total)
+        let total = Literal.total
+        return name.count > 6
+            && name.suffix(6).elementsEqual(UnsafeBufferPointer(start: total.utf8Start, count: total.utf8CodeUnitCount))
     }
 }

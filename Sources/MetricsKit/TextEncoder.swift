@@ -64,7 +64,7 @@ struct TextEncoder: ExpositionEncoder {
 
 extension MetricType {
     /// The type as the TYPE lines of text 0.0.4 write it.
-    var textName: [UInt8] {
+    var textName: StaticString {
         switch self {
         case .counter: Literal.counter
         case .gauge: Literal.gauge

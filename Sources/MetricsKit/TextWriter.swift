@@ -276,23 +276,24 @@ extension TextWriter {
     }
 }
 
-/// Byte strings the text encoders write, made once (an array literal per call would allocate).
+/// Byte strings the encoders write: static strings, so appending one is a plain copy (no
+/// allocation, reference counting or lazy initialization).
 enum Literal {
-    static let help = Array("# HELP ".utf8)
-    static let type = Array("# TYPE ".utf8)
-    static let newlineType = Array("\n# TYPE ".utf8)
-    static let newlineHelp = Array("\n# HELP ".utf8)
-    static let bucket = Array("_bucket".utf8)
-    static let bucketBrace = Array("_bucket{".utf8)
-    static let sum = Array("_sum".utf8)
-    static let count = Array("_count".utf8)
-    static let total = Array("_total".utf8)
-    static let created = Array("_created".utf8)
-    static let exemplarMark = Array(" # ".utf8)
-    static let eof = Array("# EOF\n".utf8)
-    static let counter = Array("counter".utf8)
-    static let gauge = Array("gauge".utf8)
-    static let histogram = Array("histogram".utf8)
-    static let untyped = Array("untyped".utf8)
-    static let unknown = Array("unknown".utf8)
+    static var help: StaticString { "# HELP " }
+    static var type: StaticString { "# TYPE " }
+    static var newlineType: StaticString { "\n# TYPE " }
+    static var newlineHelp: StaticString { "\n# HELP " }
+    static var bucket: StaticString { "_bucket" }
+    static var bucketBrace: StaticString { "_bucket{" }
+    static var sum: StaticString { "_sum" }
+    static var count: StaticString { "_count" }
+    static var total: StaticString { "_total" }
+    static var created: StaticString { "_created" }
+    static var exemplarMark: StaticString { " # " }
+    static var eof: StaticString { "# EOF\n" }
+    static var counter: StaticString { "counter" }
+    static var gauge: StaticString { "gauge" }
+    static var histogram: StaticString { "histogram" }
+    static var untyped: StaticString { "untyped" }
+    static var unknown: StaticString { "unknown" }
 }

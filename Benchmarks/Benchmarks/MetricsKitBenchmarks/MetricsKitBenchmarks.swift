@@ -135,6 +135,70 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: 4b. Native histogram observe (native buckets only, client_golang's defaults: factor
+    // 1.1, schema 3), against our classic observe and swift-prometheus' classic record, on 1
+    // and 2 threads.
+
+    Benchmark("native_observe_1_thread/MetricsKit", configuration: mega) { benchmark in
+        let histogram = Fixtures.shared.mkNative
+        let values = observations
+        for i in benchmark.scaledIterations {
+            histogram.observe(values[i & observationMask])
+        }
+    }
+
+    Benchmark("native_observe_1_thread/MetricsKit_classic", configuration: mega) { benchmark in
+        let histogram = Fixtures.shared.mkHistogram
+        let values = observations
+        for i in benchmark.scaledIterations {
+            histogram.observe(values[i & observationMask])
+        }
+    }
+
+    Benchmark("native_observe_1_thread/swift-prometheus", configuration: mega) { benchmark in
+        let histogram = Fixtures.shared.spHistogram
+        let values = observations
+        for i in benchmark.scaledIterations {
+            histogram.record(values[i & observationMask])
+        }
+    }
+
+    Benchmark("native_observe_2_threads/MetricsKit", configuration: twoThreads) { benchmark in
+        let histogram = Fixtures.shared.mkNative
+        let values = observations
+        let perThread = twoThreadOps / 2
+        onTwoThreads { thread in
+            let offset = thread &* 7
+            for i in 0..<perThread {
+                histogram.observe(values[(i &+ offset) & observationMask])
+            }
+        }
+    }
+
+    Benchmark("native_observe_2_threads/MetricsKit_classic", configuration: twoThreads) { benchmark in
+        let histogram = Fixtures.shared.mkHistogram
+        let values = observations
+        let perThread = twoThreadOps / 2
+        onTwoThreads { thread in
+            let offset = thread &* 7
+            for i in 0..<perThread {
+                histogram.observe(values[(i &+ offset) & observationMask])
+            }
+        }
+    }
+
+    Benchmark("native_observe_2_threads/swift-prometheus", configuration: twoThreads) { benchmark in
+        let histogram = Fixtures.shared.spHistogram
+        let values = observations
+        let perThread = twoThreadOps / 2
+        onTwoThreads { thread in
+            let offset = thread &* 7
+            for i in 0..<perThread {
+                histogram.record(values[(i &+ offset) & observationMask])
+            }
+        }
+    }
+
     // MARK: 5b. OpenMetrics scrape of 5,000 series (swift-prometheus has only 0.0.4: its emit is
     // the peer).
 
@@ -238,6 +302,7 @@ final class Fixtures: Sendable {
     let mkCounter: MetricsKit.Counter
     let mkRequests: MetricFamily<MetricsKit.Counter>
     let mkHistogram: MetricsKit.Histogram
+    let mkNative: MetricsKit.Histogram
     let bareAtomic = BareAtomicCounter()
 
     let spRegistry = PrometheusCollectorRegistry()
@@ -251,6 +316,8 @@ final class Fixtures: Sendable {
                 "http_requests_total", help: "Total HTTP requests.", labelNames: ["method", "path", "status"])
             mkHistogram = try mkRegistry.histogram(
                 "http_request_duration_seconds", help: "Latency.", buckets: MetricsKit.Histogram.defaultBuckets)
+            mkNative = try mkRegistry.histogram(
+                "native_request_duration_seconds", help: "Latency.", buckets: [], native: NativeHistogramOptions())
         } catch {
             fatalError("MetricsKit registration failed: \(error)")
         }
