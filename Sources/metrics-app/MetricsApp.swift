@@ -51,6 +51,9 @@ struct MetricsApp: ParsableCommand {
     @Option(help: "Latency histogram bucket bounds in seconds, comma-separated. [env: METRICS_APP_BUCKETS] (default: 0.05,0.1,0.25,0.5,1,2.5,5)")
     var buckets: String?
 
+    @Option(help: "Give http_request_duration_seconds native histogram buckets besides the classic ones (true/false); a Prometheus scraping protobuf with native histograms enabled stores them. [env: METRICS_APP_NATIVE_HISTOGRAMS] (default: true)")
+    var nativeHistograms: Bool?
+
     @Option(help: "Also count /metrics, /health, /healthz and /readyz in the HTTP metrics (true/false). [env: METRICS_APP_INSTRUMENT_PROBES] (default: false)")
     var instrumentProbes: Bool?
 

@@ -16,6 +16,7 @@ struct Settings {
     var cpuWorkMilliseconds = 0
     var buckets = HTTPMetrics.defaultBuckets
     var instrumentProbes = false
+    var nativeHistograms = true
     var shutdownTimeout = 25
     var connectionTimeout = 15
     var maxConnections = 4096
@@ -39,12 +40,8 @@ struct Settings {
             }
             buckets = parsed.map { $0! }
         }
-        if let text = flags.instrumentProbes.map(String.init) ?? Self.env("INSTRUMENT_PROBES") {
-            guard let value = Bool(text.lowercased()) else {
-                throw ValidationError("METRICS_APP_INSTRUMENT_PROBES: \"\(text)\" is not true or false")
-            }
-            instrumentProbes = value
-        }
+        instrumentProbes = try Self.bool(flags.instrumentProbes, "INSTRUMENT_PROBES") ?? instrumentProbes
+        nativeHistograms = try Self.bool(flags.nativeHistograms, "NATIVE_HISTOGRAMS") ?? nativeHistograms
         shutdownTimeout = try flags.shutdownTimeout ?? Self.envInt("SHUTDOWN_TIMEOUT") ?? shutdownTimeout
         connectionTimeout = try flags.connectionTimeout ?? Self.envInt("CONNECTION_TIMEOUT") ?? connectionTimeout
         maxConnections = try flags.maxConnections ?? Self.envInt("MAX_CONNECTIONS") ?? maxConnections
@@ -85,6 +82,15 @@ struct Settings {
         guard let value = getenv("METRICS_APP_" + name) else { return nil }
         let text = String(cString: value)
         return text.isEmpty ? nil : text
+    }
+
+    /// A true/false setting: the flag, else `METRICS_APP_<name>`.
+    static func bool(_ flag: Bool?, _ name: String) throws -> Bool? {
+        guard let text = flag.map(String.init) ?? env(name) else { return nil }
+        guard let value = Bool(text.lowercased()) else {
+            throw ValidationError("METRICS_APP_\(name): \"\(text)\" is not true or false")
+        }
+        return value
     }
 
     static func envInt(_ name: String) throws -> Int? {
