@@ -58,12 +58,7 @@ struct OpenMetricsEncoder: ExpositionEncoder {
             sink.append(name)
             TextWriter.appendSuffix(sample.suffix, to: &sink)
         }
-        TextWriter.appendLabels(sample.labels, to: &sink)
-        if let integer = sample.integer {
-            TextWriter.append(integer, to: &sink)
-        } else {
-            TextWriter.append(sample.value, to: &sink)
-        }
+        TextWriter.appendLabelsAndValue(sample, to: &sink)
         if let exemplar = sample.exemplars?.snapshot()[0] { append(exemplar) }
         sink.append(TextWriter.newline)
         if createdSamples, let created = sample.created { appendCreated(created, sample.labels) }

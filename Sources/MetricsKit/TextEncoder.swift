@@ -37,12 +37,7 @@ struct TextEncoder: ExpositionEncoder {
     mutating func visit(_ sample: Sample) {
         sink.append(name)
         TextWriter.appendSuffix(sample.suffix, to: &sink)
-        TextWriter.appendLabels(sample.labels, to: &sink)
-        if let integer = sample.integer {
-            TextWriter.append(integer, to: &sink)
-        } else {
-            TextWriter.append(sample.value, to: &sink)
-        }
+        TextWriter.appendLabelsAndValue(sample, to: &sink)
         sink.append(TextWriter.newline)
     }
 

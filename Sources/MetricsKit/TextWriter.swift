@@ -248,6 +248,17 @@ extension TextWriter {
         }
     }
 
+    /// Appends `{labels} <value>` of a sample (a whole count digit for digit).
+    @inline(__always)
+    static func appendLabelsAndValue(_ sample: Sample, to sink: inout ByteSink) {
+        appendLabels(sample.labels, to: &sink)
+        if let integer = sample.integer {
+            append(integer, to: &sink)
+        } else {
+            append(sample.value, to: &sink)
+        }
+    }
+
     /// Appends `<name>_bucket{<labels>,` (the `le` pair follows).
     @inline(__always)
     static func appendBucketPrefix(

@@ -139,64 +139,24 @@ let benchmarks: @Sendable () -> Void = {
     // 1.1, schema 3), against our classic observe and swift-prometheus' classic record, on 1
     // and 2 threads.
 
-    Benchmark("native_observe_1_thread/MetricsKit", configuration: mega) { benchmark in
-        let histogram = Fixtures.shared.mkNative
-        let values = observations
-        for i in benchmark.scaledIterations {
-            histogram.observe(values[i & observationMask])
-        }
+    let native = Fixtures.shared.mkNative
+    let classic = Fixtures.shared.mkHistogram
+    let peer = Fixtures.shared.spHistogram
+    Benchmark("native_observe_1_thread/MetricsKit", configuration: mega) { observeOnOneThread($0) { native.observe($0) } }
+    Benchmark("native_observe_1_thread/MetricsKit_classic", configuration: mega) {
+        observeOnOneThread($0) { classic.observe($0) }
     }
-
-    Benchmark("native_observe_1_thread/MetricsKit_classic", configuration: mega) { benchmark in
-        let histogram = Fixtures.shared.mkHistogram
-        let values = observations
-        for i in benchmark.scaledIterations {
-            histogram.observe(values[i & observationMask])
-        }
+    Benchmark("native_observe_1_thread/swift-prometheus", configuration: mega) {
+        observeOnOneThread($0) { peer.record($0) }
     }
-
-    Benchmark("native_observe_1_thread/swift-prometheus", configuration: mega) { benchmark in
-        let histogram = Fixtures.shared.spHistogram
-        let values = observations
-        for i in benchmark.scaledIterations {
-            histogram.record(values[i & observationMask])
-        }
+    Benchmark("native_observe_2_threads/MetricsKit", configuration: twoThreads) { _ in
+        observeOnTwoThreads { native.observe($0) }
     }
-
-    Benchmark("native_observe_2_threads/MetricsKit", configuration: twoThreads) { benchmark in
-        let histogram = Fixtures.shared.mkNative
-        let values = observations
-        let perThread = twoThreadOps / 2
-        onTwoThreads { thread in
-            let offset = thread &* 7
-            for i in 0..<perThread {
-                histogram.observe(values[(i &+ offset) & observationMask])
-            }
-        }
+    Benchmark("native_observe_2_threads/MetricsKit_classic", configuration: twoThreads) { _ in
+        observeOnTwoThreads { classic.observe($0) }
     }
-
-    Benchmark("native_observe_2_threads/MetricsKit_classic", configuration: twoThreads) { benchmark in
-        let histogram = Fixtures.shared.mkHistogram
-        let values = observations
-        let perThread = twoThreadOps / 2
-        onTwoThreads { thread in
-            let offset = thread &* 7
-            for i in 0..<perThread {
-                histogram.observe(values[(i &+ offset) & observationMask])
-            }
-        }
-    }
-
-    Benchmark("native_observe_2_threads/swift-prometheus", configuration: twoThreads) { benchmark in
-        let histogram = Fixtures.shared.spHistogram
-        let values = observations
-        let perThread = twoThreadOps / 2
-        onTwoThreads { thread in
-            let offset = thread &* 7
-            for i in 0..<perThread {
-                histogram.record(values[(i &+ offset) & observationMask])
-            }
-        }
+    Benchmark("native_observe_2_threads/swift-prometheus", configuration: twoThreads) { _ in
+        observeOnTwoThreads { peer.record($0) }
     }
 
     // MARK: 5b. OpenMetrics scrape of 5,000 series (swift-prometheus has only 0.0.4: its emit is
@@ -242,6 +202,28 @@ let benchmarks: @Sendable () -> Void = {
                 registry.emit(into: &buffer)
                 blackHole(buffer.count)
             }
+        }
+    }
+}
+
+/// `benchmark.scaledIterations` observations of the shared values.
+@inline(__always)
+func observeOnOneThread(_ benchmark: Benchmark, _ observe: (Double) -> Void) {
+    let values = observations
+    for i in benchmark.scaledIterations {
+        observe(values[i & observationMask])
+    }
+}
+
+/// `twoThreadOps` observations, half on each of two threads (see `onTwoThreads`).
+@inline(__always)
+func observeOnTwoThreads(_ observe: @escaping @Sendable (Double) -> Void) {
+    let values = observations
+    let perThread = twoThreadOps / 2
+    onTwoThreads { thread in
+        let offset = thread &* 7
+        for i in 0..<perThread {
+            observe(values[(i &+ offset) & observationMask])
         }
     }
 }
