@@ -107,7 +107,9 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout, native: NativeHistogramOptions? = nil) {
         self.layout = layout
         self.native = native.map {
-            NativeState(options: $0, stripes: Self.stripeCount, created: WallClock.secondsSinceEpoch())
+            NativeState(
+                options: $0, stripes: Self.stripeCount, created: WallClock.secondsSinceEpoch(),
+                completes: layout.bounds.isEmpty)
         }
         self.halfStride = layout.bucketCount + 1
         self.stripeStride = (1 + 2 * halfStride + 7) & ~7  // whole 64-byte lines
@@ -143,9 +145,14 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             if exchanged { break }
             current = original
         }
-        // Native buckets before the classic increment, which marks the observation complete.
-        let overLimit = native?.record(value, stripe: stripeIndex, half: hotIndex) ?? false
-        half[bucket].wrappingAdd(1, ordering: .releasing)
+        guard let native else {
+            half[bucket].wrappingAdd(1, ordering: .releasing)  // marks the observation complete
+            return
+        }
+        // Native buckets before the classic increment that marks the observation complete (in
+        // a native-only histogram, the native increment marks it).
+        let overLimit = native.record(value, stripe: stripeIndex, half: hotIndex)
+        if !native.completes { half[bucket].wrappingAdd(1, ordering: .releasing) }
         if overLimit { limitNativeBuckets(value) }
     }
 
@@ -221,7 +228,9 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                     native.forEachBucket(cold) { key, negative, count in merge.add(key, negative: negative, count) }
                     native.fold(cold, into: native.half(stripe, hotIndex), change: nil)
                 }) { counts, total, sum in
-                    body(
+                    // A native-only histogram's one classic bucket (+Inf) is never incremented.
+                    if native.completes { counts[0] = total }
+                    return body(
                         counts, total, sum,
                         NativeBuckets(
                             schema: schema, zeroThreshold: threshold, zeroCount: merge.zeroCount,
@@ -260,7 +269,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                     let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
                     let hot = stripe + 1 + hotIndex * halfStride
                     let cold = stripe + 1 + (1 - hotIndex) * halfStride
-                    waitQuiet(cold, completing: started)
+                    waitQuiet(stripe: stripeIndex, half: 1 - hotIndex, completing: started)
                     total &+= started
                     nativeStep?(stripeIndex, hotIndex)
                     sum += fold(cold, into: hot) { i, count in counts[i] &+= count }
@@ -270,12 +279,16 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         }
     }
 
-    /// Waits until the buckets of a half that no new observation enters add up to `count`.
-    private func waitQuiet(_ half: UnsafeMutablePointer<Atomic<UInt64>>, completing count: UInt64) {
+    /// Waits until the observations completed in half `index` of a stripe (which no new
+    /// observation enters) add up to `count`.
+    private func waitQuiet(stripe: Int, half index: Int, completing count: UInt64) {
+        let half = storage + stripe * stripeStride + 1 + index * halfStride
+        let nativeHalf = native.flatMap { $0.completes ? $0.half(stripe, index) : nil }
         var spins = 0
         while true {
             var completed: UInt64 = 0
             for i in 0..<layout.bucketCount { completed &+= half[i].load(ordering: .acquiring) }
+            if let nativeHalf, let native { completed &+= native.completed(nativeHalf) }
             if completed == count { return }
             spins += 1
             if spins > 64 { sched_yield() }
@@ -354,11 +367,11 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             let first = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
             let all = Int(truncatingIfNeeded: (~first) >> 63)  // the half now cold: it holds everything
             let started = first & ~(1 << 63)
-            waitQuiet(stripe + 1 + all * halfStride, completing: started)
+            waitQuiet(stripe: stripeIndex, half: all, completing: started)
             native.rebuild(native.half(stripeIndex, all), change)
             let second = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
             let meanwhile = 1 - all
-            waitQuiet(stripe + 1 + meanwhile * halfStride, completing: (second & ~(1 << 63)) - started)
+            waitQuiet(stripe: stripeIndex, half: meanwhile, completing: (second & ~(1 << 63)) - started)
             fold(stripe + 1 + meanwhile * halfStride, into: stripe + 1 + all * halfStride)
             native.fold(native.half(stripeIndex, meanwhile), into: native.half(stripeIndex, all), change: change)
         }
@@ -380,7 +393,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             }
             let full = 1 - empty
             let half = stripe + 1 + full * halfStride
-            waitQuiet(half, completing: old & ~(1 << 63))
+            waitQuiet(stripe: stripeIndex, half: full, completing: old & ~(1 << 63))
             for i in 0..<halfStride { half[i].store(0, ordering: .relaxed) }
             native.clear(native.half(stripeIndex, full), schema: native.initialSchema, threshold: native.options.zeroThreshold)
         }

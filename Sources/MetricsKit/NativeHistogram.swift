@@ -105,13 +105,29 @@ enum NativeSchema {
     /// The key of the bucket holding `magnitude` (> 0): `frexp` gives `frac * 2^exp` with
     /// frac in [0.5, 1); for schema > 0 the key is the index of the first bound >= frac plus
     /// `(exp - 1) * 2^schema`; for schema <= 0 it is `exp` (one less when frac is 0.5), shifted.
-    @inline(__always)
     static func key(_ magnitude: Double, schema: Int32) -> Int32 {
-        let exp = Int32(truncatingIfNeeded: magnitude.exponent) &+ 1
-        let frac = magnitude.significand * 0.5
+        key(magnitude, schema: schema, bounds: bounds)
+    }
+
+    /// ``key(_:schema:)`` with the bounds table passed in (read once per histogram, not per call).
+    @inline(__always)
+    static func key(_ magnitude: Double, schema: Int32, bounds: UnsafeMutablePointer<Double>) -> Int32 {
+        // frexp from the bits for normal numbers; subnormals take the slow way.
+        let bits = magnitude.bitPattern
+        let biased = Int32(truncatingIfNeeded: bits >> 52)
+        let mantissa = bits & 0x000F_FFFF_FFFF_FFFF
+        let exp: Int32
+        let frac: Double
+        if biased != 0 {
+            exp = biased &- 1022
+            frac = Double(bitPattern: mantissa | 0x3FE0_0000_0000_0000)
+        } else {
+            exp = Int32(truncatingIfNeeded: magnitude.exponent) &+ 1
+            frac = magnitude.significand * 0.5
+        }
         if schema > 0 {
             let n = Int32(1) << schema
-            let table = bounds + (Int(n) - 2)
+            let table = bounds + (Int(n) &- 2)
             var low = 0
             var high = Int(n)
             while low < high {
@@ -164,14 +180,19 @@ final class NativeState: @unchecked Sendable {
     let reduced = Atomic<Bool>(false)
     /// ``NativeHistogramOptions/minResetDuration`` in seconds.
     let minResetSeconds: Double
+    /// Whether the native increment completes an observation (native-only histograms: there is
+    /// no classic bucket to mark it, so scrapes count completed observations here).
+    @usableFromInline let completes: Bool
+    private let bounds = NativeSchema.bounds
 
     static let schemaWord = 0, thresholdWord = 1, zeroCountWord = 2, usedWord = 3
     /// Key words: 0 empty; else bit 32 set for negative buckets, the low 32 bits the index.
     private static let negativeFlag: UInt64 = 1 << 32
     private static let occupied: UInt64 = 1 << 33
 
-    init(options: NativeHistogramOptions, stripes: Int, created: Double) {
+    init(options: NativeHistogramOptions, stripes: Int, created: Double, completes: Bool) {
         self.options = options
+        self.completes = completes
         self.initialSchema = options.schema
         let (seconds, attoseconds) = options.minResetDuration.components
         self.minResetSeconds = Double(seconds) + Double(attoseconds) * 1e-18
@@ -221,17 +242,17 @@ final class NativeState: @unchecked Sendable {
         let threshold = Self.threshold(of: half)
         let magnitude = value.magnitude
         if magnitude <= threshold {
-            half[Self.zeroCountWord].wrappingAdd(1, ordering: .relaxed)
+            half[Self.zeroCountWord].wrappingAdd(1, ordering: .releasing)
             return false
         }
-        let key = NativeSchema.key(magnitude, schema: Self.schema(of: half))
+        let key = NativeSchema.key(magnitude, schema: Self.schema(of: half), bounds: bounds)
         switch add(1, key: key, negative: value < 0, to: half) {
         case .added: return false
         case .created: return half[Self.usedWord].load(ordering: .relaxed) > UInt64(options.maxBucketCount)
         case .full:
             // Cannot happen while the limit works (the table holds twice the limit); if it
             // ever did, the observation still counts, in the zero bucket.
-            half[Self.zeroCountWord].wrappingAdd(1, ordering: .relaxed)
+            half[Self.zeroCountWord].wrappingAdd(1, ordering: .releasing)
             return true
         }
     }
@@ -250,13 +271,13 @@ final class NativeState: @unchecked Sendable {
             let slot = slots + 2 &* i
             let current = slot[0].load(ordering: .relaxed)
             if current == word {
-                slot[1].wrappingAdd(count, ordering: .relaxed)
+                slot[1].wrappingAdd(count, ordering: .releasing)
                 return .added
             }
             if current == 0 {
                 let (claimed, found) = slot[0].compareExchange(expected: 0, desired: word, ordering: .relaxed)
                 if claimed || found == word {
-                    slot[1].wrappingAdd(count, ordering: .relaxed)
+                    slot[1].wrappingAdd(count, ordering: .releasing)
                     if claimed { half[Self.usedWord].wrappingAdd(1, ordering: .relaxed) }
                     return claimed ? .created : .added
                 }
@@ -264,6 +285,17 @@ final class NativeState: @unchecked Sendable {
             i = (i &+ 1) & mask
         }
         return .full
+    }
+
+    /// The observations a half has completed (zero bucket and all buckets), for native-only
+    /// histograms whose native increment marks completion.
+    func completed(_ half: UnsafeMutablePointer<Atomic<UInt64>>) -> UInt64 {
+        var total = half[Self.zeroCountWord].load(ordering: .acquiring)
+        let slots = half + 4
+        for i in 0..<capacity where slots[2 * i].load(ordering: .relaxed) != 0 {
+            total &+= slots[2 * i + 1].load(ordering: .acquiring)
+        }
+        return total
     }
 
     /// Calls `body(key, negative, count)` for every populated bucket of a quiet half.
