@@ -23,9 +23,15 @@ struct PrometheusNativeHistogramTests {
         let series = #"http_request_duration_seconds{method="GET",path="/"}"#
         // Traffic for a few scrapes, so rate() has points to work with.
         var driven = 0
+        var seen: [Double] = []  // latencies as the client saw them (the server's, plus transport)
         let trafficEnd = ContinuousClock.now + .seconds(6)
         while ContinuousClock.now < trafficEnd {
-            if (try? RawHTTPClient.get("/", port: app.port))?.status == 200 { driven += 1 }
+            let start = ContinuousClock.now
+            if (try? RawHTTPClient.get("/", port: app.port))?.status == 200 {
+                driven += 1
+                let (seconds, attoseconds) = (ContinuousClock.now - start).components
+                seen.append(Double(seconds) + Double(attoseconds) * 1e-18)
+            }
         }
         #expect(driven >= 20, "only \(driven) requests answered")
         // What the app itself counted (text format: its _count and _sum).
@@ -51,8 +57,11 @@ struct PrometheusNativeHistogramTests {
 
         let p95 = try #require(try prometheus.value("histogram_quantile(0.95, rate(\(series)[30s]))"))
         // Schema 3: a bucket spans a factor of 2^(1/8). The server-side latency is 50 ms of sleep
-        // plus a little processing; the estimate must lie within one bucket of that.
+        // plus its serving time, at most what the client saw (more than 50 ms on a busy
+        // machine); the estimate must lie within one bucket of that.
         let width = pow(2, 1.0 / 8)
-        #expect(p95 >= 0.050 / width && p95 <= 0.052 * width, "p95 \(p95) s, driven 50 ms")
+        seen.sort()
+        let seenP95 = seen.isEmpty ? 0 : seen[min(seen.count - 1, Int(0.95 * Double(seen.count)))]
+        #expect(p95 >= 0.050 / width && p95 <= max(0.052, seenP95) * width, "p95 \(p95) s, driven 50 ms, client p95 \(seenP95) s")
     }
 }

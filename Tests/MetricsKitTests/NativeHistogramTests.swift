@@ -86,9 +86,12 @@ struct NativeHistogramTests {
         #expect(h.snapshot().buckets.map(\.count) == [0, 1])
     }
 
-    @Test func concurrentObservationsStayConsistentWithScrapes() async throws {
+    @Test(arguments: [[0.01, 1], []] as [[Double]])
+    func concurrentObservationsStayConsistentWithScrapes(buckets: [Double]) async throws {
+        // With classic buckets their increment completes an observation; native-only, the
+        // native one does.
         let h = try MetricRegistry().histogram(
-            "h", help: "H.", buckets: [0.01, 1], native: NativeHistogramOptions(maxBucketCount: 20))
+            "h", help: "H.", buckets: buckets, native: NativeHistogramOptions(maxBucketCount: 20))
         let perTask = 20_000
         await withTaskGroup(of: Void.self) { group in
             for t in 0..<2 {
