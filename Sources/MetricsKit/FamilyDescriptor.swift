@@ -10,8 +10,6 @@ public enum MetricType: String, Sendable, Equatable {
     case histogram
     /// A value whose type is not known (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
     case untyped
-
-    var openMetricsName: String { self == .untyped ? "unknown" : rawValue }
 }
 
 /// Why a run-time update was refused (see ``MetricRegistry`` for the self-metric that counts them).

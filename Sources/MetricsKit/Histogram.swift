@@ -88,6 +88,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     @usableFromInline let halfStride: Int
     @usableFromInline let stripeStride: Int
     @usableFromInline static let stripeMask = Histogram.stripeCount - 1
+    /// `stripeMask` per instance: reading a static `let` on the hot path costs a `swift_once` check.
+    @usableFromInline let stripes: Int
 
     /// One stripe per CPU (a power of two), at most 4.
     static let stripeCount: Int = {
@@ -102,7 +104,12 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     /// The native buckets, for a histogram registered with native options.
-    @usableFromInline let native: NativeState?
+    let native: NativeState?
+    /// Whether there are native buckets, and whether their increment completes an observation
+    /// (copies, so the inlined `observe` neither retains `native` nor reads through it).
+    @usableFromInline let hasNative: Bool
+    private let nativeUnretained: Unmanaged<NativeState>?
+    @usableFromInline let nativeCompletes: Bool
 
     init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout, native: NativeHistogramOptions? = nil) {
         self.layout = layout
@@ -111,6 +118,10 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                 options: $0, stripes: Self.stripeCount, created: WallClock.secondsSinceEpoch(),
                 completes: layout.bounds.isEmpty)
         }
+        self.nativeUnretained = self.native.map { Unmanaged.passUnretained($0) }
+        self.hasNative = native != nil
+        self.nativeCompletes = native != nil && layout.bounds.isEmpty
+        self.stripes = Self.stripeMask
         self.halfStride = layout.bucketCount + 1
         self.stripeStride = (1 + 2 * halfStride + 7) & ~7  // whole 64-byte lines
         let words = Self.stripeCount * stripeStride
@@ -131,7 +142,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     public func observe(_ value: Double) {
         guard value.isFinite else { return rejectInvalidValue() }
         let bucket = layout.bucketIndex(value)
-        let stripeIndex = Int(truncatingIfNeeded: currentCPU()) & Self.stripeMask
+        let stripeIndex = Int(truncatingIfNeeded: currentCPU()) & stripes
         let stripe = storage + stripeIndex &* stripeStride
         let started = stripe[0].wrappingAdd(1, ordering: .relaxed).oldValue
         let hotIndex = Int(truncatingIfNeeded: started >> 63)
@@ -145,15 +156,23 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             if exchanged { break }
             current = original
         }
-        guard let native else {
+        guard hasNative else {
             half[bucket].wrappingAdd(1, ordering: .releasing)  // marks the observation complete
             return
         }
         // Native buckets before the classic increment that marks the observation complete (in
         // a native-only histogram, the native increment marks it).
-        let overLimit = native.record(value, stripe: stripeIndex, half: hotIndex)
-        if !native.completes { half[bucket].wrappingAdd(1, ordering: .releasing) }
+        let overLimit = recordNative(value, stripe: stripeIndex, half: hotIndex)
+        if !nativeCompletes { half[bucket].wrappingAdd(1, ordering: .releasing) }
         if overLimit { limitNativeBuckets(value) }
+    }
+
+    /// Adds an observation to the native buckets (called from the inlined `observe`, so the
+    /// native state is reached from a guaranteed `self`, without reference counting).
+    @usableFromInline
+    func recordNative(_ value: Double, stripe: Int, half: Int) -> Bool {
+        // `native` holds the reference; this unretained copy keeps the hot path free of ARC.
+        nativeUnretained.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.record(value, stripe: stripe, half: half) }
     }
 
     /// Records a duration, in seconds.

@@ -126,15 +126,19 @@ enum NativeSchema {
             frac = magnitude.significand * 0.5
         }
         if schema > 0 {
-            let n = Int32(1) << schema
-            let table = bounds + (Int(n) &- 2)
-            var low = 0
-            var high = Int(n)
-            while low < high {
-                let mid = (low &+ high) >> 1
-                if table[mid] < frac { low = mid &+ 1 } else { high = mid }
+            let n = Int(1) << schema
+            let table = bounds + (n &- 2)
+            // The number of bounds below frac, by a binary search without data-dependent
+            // branches (observed values are random: a mispredicted branch per step would cost
+            // more than the search).
+            var position = 0
+            var step = n >> 1
+            while step > 0 {
+                position &+= table[position &+ step &- 1] < frac ? step : 0
+                step >>= 1
             }
-            return Int32(truncatingIfNeeded: low) &+ (exp &- 1) &* n
+            position &+= table[position] < frac ? 1 : 0
+            return Int32(truncatingIfNeeded: position) &+ (exp &- 1) &* Int32(truncatingIfNeeded: n)
         }
         var key = exp
         if frac == 0.5 { key &-= 1 }
@@ -162,7 +166,6 @@ enum NativeSchema {
 /// increment that marks it complete, so a scrape that waits for a half to go quiet sees native
 /// and classic counts of exactly the same observations. Changing schema or zero threshold,
 /// and resets, happen under the family's collect lock on quiet halves, as client_golang does.
-@usableFromInline
 final class NativeState: @unchecked Sendable {
     let options: NativeHistogramOptions
     let initialSchema: Int32
@@ -182,7 +185,7 @@ final class NativeState: @unchecked Sendable {
     let minResetSeconds: Double
     /// Whether the native increment completes an observation (native-only histograms: there is
     /// no classic bucket to mark it, so scrapes count completed observations here).
-    @usableFromInline let completes: Bool
+    let completes: Bool
     private let bounds = NativeSchema.bounds
 
     static let schemaWord = 0, thresholdWord = 1, zeroCountWord = 2, usedWord = 3
@@ -236,7 +239,7 @@ final class NativeState: @unchecked Sendable {
     /// Records `value` in the given half; returns whether the half now holds more buckets than
     /// allowed (the caller then runs ``Histogram/limitNativeBuckets(_:)`` once the observation
     /// is complete).
-    @usableFromInline
+    @inline(__always)
     func record(_ value: Double, stripe: Int, half index: Int) -> Bool {
         let half = half(stripe, index)
         let threshold = Self.threshold(of: half)

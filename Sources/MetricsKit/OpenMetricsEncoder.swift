@@ -42,7 +42,7 @@ struct OpenMetricsEncoder: ExpositionEncoder {
         sink.append(Literal.type)
         sink.append(family)
         sink.append(UInt8(ascii: " "))
-        sink.append(metadata.type == .untyped ? Literal.unknown : metadata.type.textName)
+        sink.append(metadata.type == .untyped ? Literal.unknown : metadata.type.textName)  // `unknown` in OpenMetrics
         sink.append(Literal.newlineHelp)
         sink.append(family)
         sink.append(UInt8(ascii: " "))
