@@ -57,11 +57,13 @@ struct PrometheusNativeHistogramTests {
 
         let p95 = try #require(try prometheus.value("histogram_quantile(0.95, rate(\(series)[30s]))"))
         // Schema 3: a bucket spans a factor of 2^(1/8). The server-side latency is 50 ms of sleep
-        // plus its serving time, at most what the client saw (more than 50 ms on a busy
-        // machine); the estimate must lie within one bucket of that.
+        // plus its serving time, never more than the client saw: on a quiet machine all of it
+        // within a few ms of 50 ms, on a busy one with stragglers up to the client's slowest.
+        // The estimate must lie within one bucket of that.
         let width = pow(2, 1.0 / 8)
-        seen.sort()
-        let seenP95 = seen.isEmpty ? 0 : seen[min(seen.count - 1, Int(0.95 * Double(seen.count)))]
-        #expect(p95 >= 0.050 / width && p95 <= max(0.052, seenP95) * width, "p95 \(p95) s, driven 50 ms, client p95 \(seenP95) s")
+        let slowest = seen.max() ?? 0
+        #expect(
+            p95 >= 0.050 / width && p95 <= max(0.052, slowest) * width,
+            "p95 \(p95) s, driven 50 ms, slowest request the client saw \(slowest) s; stored: \(raw)")
     }
 }

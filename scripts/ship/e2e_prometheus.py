@@ -244,12 +244,12 @@ class LoadDriver:
             (self.ok if ok else self.errors)[pod] += 1
             self.latencies[pod].append((end, end - start))
 
-    def p95(self, pod: str, window: float) -> float:
-        """The 95th percentile of the latencies the client saw over the last `window` seconds."""
+    def p99(self, pod: str, window: float) -> float:
+        """The 99th percentile of the latencies the client saw over the last `window` seconds."""
         now = time.monotonic()
         with self.lock:
             recent = sorted(seconds for end, seconds in self.latencies[pod] if now - end <= window)
-        return recent[min(len(recent) - 1, int(0.95 * len(recent)))] if recent else float("nan")
+        return recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else float("nan")
 
     def _pace(self, pod: str) -> None:
         url, rate = self.targets[pod]
@@ -392,10 +392,10 @@ def run_checks(prom: Prometheus, driver: LoadDriver, elapsed: float, native: boo
             elif metric == "http_request_duration_seconds_native_p95":
                 # Native buckets resolve the real latency (the delay plus serving time, more on a
                 # busy machine): within one schema-3 bucket (a factor of 2^(1/8)) of the delay
-                # range, or of the p95 the load driver saw at that pod (which includes the
+                # range, or of the p99 the load driver saw at that pod (which includes the
                 # server's time), whichever is higher.
                 bucket = 2 ** (1 / 8)
-                bounds = {p: (DELAY_MS[0] / 1000 / bucket, max(DELAY_MS[1] / 1000, driver.p95(p, 120)) * bucket)
+                bounds = {p: (DELAY_MS[0] / 1000 / bucket, max(DELAY_MS[1] / 1000, driver.p99(p, 120)) * bucket)
                           for p in PODS}
                 ok = set(values) == set(PODS) and all(bounds[p][0] <= values[p] <= bounds[p][1] for p in PODS)
                 shown_bounds = {p: (round(a, 3), round(b, 3)) for p, (a, b) in bounds.items()}
