@@ -47,12 +47,13 @@ deps-build:
 deps-test:
 	@command -v promtool >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || { $(call apt_install,prometheus gzip); }
 
-# prometheus-client's parsers, the independent Python checkers.
+# prometheus-client's parsers and Google's protobuf runtime (with protoc from grpcio-tools),
+# the independent Python checkers.
 deps-python: $(VENV)/.installed
 
-$(VENV)/.installed:
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check prometheus-client
+$(VENV)/.installed: Tests/conformance/requirements.txt
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r Tests/conformance/requirements.txt
 	touch $@
 
 deps-bench-http:

@@ -89,8 +89,11 @@ ship-app:
 	@pkg-config --exists libmicrohttpd zlib 2>/dev/null || { $(call ship_apt_install,libmicrohttpd-dev zlib1g-dev pkg-config); }
 	swift build --product metrics-app
 
+# Twice: a Prometheus as most run it (classic histograms), and one with native histograms on
+# (Prometheus 2.42 then stores only the native histogram: the run checks the native rules).
 ship-e2e: deps-ship ship-app
 	$(SHIP_VENV_BIN)/python scripts/ship/e2e_prometheus.py --app $(E2E_APP)
+	$(SHIP_VENV_BIN)/python scripts/ship/e2e_prometheus.py --app $(E2E_APP) --native-histograms
 
 # All offline checks of the shipping work: lint, the version, manifests (kustomize,
 # kubernetes-validate, check-jsonschema, consistency), the Docker build context, the load test

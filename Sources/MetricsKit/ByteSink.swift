@@ -63,6 +63,11 @@ struct ByteSink: @unchecked Sendable {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
+    @inline(__always)
+    mutating func append(_ string: StaticString) {
+        append(UnsafeBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+    }
+
     mutating func append(_ string: String) {
         var string = string
         string.withUTF8 { append($0) }

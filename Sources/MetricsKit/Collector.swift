@@ -50,41 +50,47 @@ public struct CollectedSample: Sendable {
 }
 
 extension CollectedFamily {
-    /// Renders the family. Samples with invalid label names are skipped.
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        // OpenMetrics names a counter family without `_total` and its sample with it.
-        var sampleName = name
-        if options.isOpenMetrics {
-            let family = type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
-            if type == .counter { sampleName = family + "_total" }
-            buffer.append("# TYPE \(family) \(type.openMetricsName)\n# HELP \(family) ")
-            TextWriter.appendEscapedHelp(help, quotes: true, to: &buffer)
-            buffer.append(UInt8(ascii: "\n"))
-        } else {
-            buffer.append("# HELP \(name) ")
-            TextWriter.appendEscapedHelp(help, quotes: false, to: &buffer)
-            buffer.append("\n# TYPE \(name) \(type.rawValue)\n")
+    /// Hands the family to `visitor`. Samples with invalid label names are skipped.
+    func visit<V: SampleVisitor>(_ visitor: inout V) {
+        var name = name
+        var help = help
+        name.withUTF8 { nameBytes in
+            help.withUTF8 { helpBytes in
+                visitor.beginFamily(FamilyMetadata(name: nameBytes, help: helpBytes, type: type))
+                visitSamples(&visitor)
+                visitor.endFamily()
+            }
         }
+    }
+
+    private func visitSamples<V: SampleVisitor>(_ visitor: inout V) {
+        var labels = ByteSink(capacity: 64)
+        defer { labels.release() }
         for sample in samples {
             guard sample.suffix.isEmpty || Names.isValidMetricName(name + sample.suffix),
                 sample.labels.allSatisfy({ Names.isValidLabelName($0.name) && !$0.name.hasPrefix("__") })
             else { continue }
-            buffer.append(sample.suffix.isEmpty ? sampleName : name)
-            buffer.append(sample.suffix)
-            if !sample.labels.isEmpty {
-                buffer.append(UInt8(ascii: "{"))
-                for (i, label) in sample.labels.enumerated() {
-                    if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                    buffer.append(label.name)
-                    buffer.append([UInt8(ascii: "="), UInt8(ascii: "\"")])
-                    TextWriter.appendEscapedLabelValue(label.value, to: &buffer)
-                    buffer.append(UInt8(ascii: "\""))
-                }
-                buffer.append(UInt8(ascii: "}"))
+            labels.removeAll()
+            for (i, label) in sample.labels.enumerated() {
+                if i > 0 { labels.append(UInt8(ascii: ",")) }
+                labels.append(label.name)
+                labels.append(UInt8(ascii: "="))
+                labels.append(UInt8(ascii: "\""))
+                TextWriter.appendEscapedLabelValue(label.value, to: &labels)
+                labels.append(UInt8(ascii: "\""))
             }
-            buffer.append(UInt8(ascii: " "))
-            TextWriter.append(sample.value, to: &buffer)
-            buffer.append(TextWriter.newline)
+            var suffix = sample.suffix
+            suffix.withUTF8 { suffixBytes in
+                let kind: SampleSuffix =
+                    switch sample.suffix {
+                    case "": .none
+                    case "_bucket": .bucket
+                    case "_sum": .sum
+                    case "_count": .count
+                    default: .other(suffixBytes)
+                    }
+                visitor.visit(Sample(labels: labels.bytes, suffix: kind, value: sample.value))
+            }
         }
     }
 }

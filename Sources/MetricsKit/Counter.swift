@@ -66,36 +66,12 @@ public class MetricSeries: @unchecked Sendable {
         descriptor.countRejection(.invalidValue)
     }
 
-    /// Appends this series' sample lines.
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {}
+    /// Hands this series' samples to `visitor` (each subclass says what it holds; encoders
+    /// decide how it is written).
+    func visit<V: SampleVisitor>(_ visitor: inout V) {}
 
-    /// Appends `<name>_created{labels} <seconds>` (OpenMetrics).
-    final func appendCreated(into buffer: inout ByteSink) {
-        appendSamplePrefix(descriptor.createdNameBytes, into: &buffer)
-        TextWriter.appendTimestamp(created, to: &buffer)
-        buffer.append(TextWriter.newline)
-    }
-
-    /// Appends `name{labels} ` (or `name ` without labels).
-    @inline(__always)
-    final func appendSamplePrefix(_ name: [UInt8], into buffer: inout ByteSink) {
-        appendSamplePrefix(name, labelText: SeriesKey.labelText(key), into: &buffer)
-    }
-
-    @inline(__always)
-    final func appendSamplePrefix(
-        _ name: [UInt8], labelText: UnsafeBufferPointer<UInt8>, into buffer: inout ByteSink
-    ) {
-        buffer.append(name)
-        if labelText.isEmpty {
-            buffer.append(UInt8(ascii: " "))
-        } else {
-            buffer.append(UInt8(ascii: "{"))
-            buffer.append(labelText)
-            buffer.append(UInt8(ascii: "}"))
-            buffer.append(UInt8(ascii: " "))
-        }
-    }
+    /// The pre-rendered label pairs `a="x",b="y"`.
+    final var labelText: UnsafeBufferPointer<UInt8> { SeriesKey.labelText(key) }
 }
 
 /// A monotonically increasing value: requests served, bytes sent, errors seen.
@@ -208,27 +184,18 @@ public final class Counter: MetricSeries, @unchecked Sendable {
 
     /// Sets the value back to 0, which Prometheus reads as a counter reset (swift-metrics'
     /// `reset()`; not part of the Prometheus client API).
-    @_spi(Variants)
-    public func reset() {
+    package func reset() {
         whole.store(0, ordering: .relaxed)
         fractionBits.store(0, ordering: .relaxed)
     }
 
-    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        appendSamplePrefix(options.isOpenMetrics ? descriptor.totalNameBytes : descriptor.nameBytes, into: &buffer)
+    override func visit<V: SampleVisitor>(_ visitor: inout V) {
         let fraction = fractionBits.load(ordering: .relaxed)
-        if fraction == 0 {
-            TextWriter.append(wholeValue, to: &buffer)
-        } else {
-            TextWriter.append(value, to: &buffer)
-        }
-        if options.isOpenMetrics {
-            if let exemplar = recordedExemplars?.snapshot()[0] { TextWriter.append(exemplar, to: &buffer) }
-            buffer.append(TextWriter.newline)
-            if options.createdSamples { appendCreated(into: &buffer) }
-        } else {
-            buffer.append(TextWriter.newline)
-        }
+        let integer = fraction == 0 ? wholeValue : nil
+        visitor.visit(
+            Sample(
+                labels: labelText, value: integer.map { Double($0) } ?? value, integer: integer,
+                exemplars: recordedExemplars, created: created))
     }
 }
 
@@ -283,9 +250,7 @@ public final class Gauge: MetricSeries, @unchecked Sendable {
         Double(bitPattern: bits.load(ordering: .relaxed))
     }
 
-    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        appendSamplePrefix(descriptor.nameBytes, into: &buffer)
-        TextWriter.append(value, to: &buffer)
-        buffer.append(TextWriter.newline)
+    override func visit<V: SampleVisitor>(_ visitor: inout V) {
+        visitor.visit(Sample(labels: labelText, value: value))
     }
 }

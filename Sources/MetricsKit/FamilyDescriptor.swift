@@ -10,8 +10,6 @@ public enum MetricType: String, Sendable, Equatable {
     case histogram
     /// A value whose type is not known (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
     case untyped
-
-    var openMetricsName: String { self == .untyped ? "unknown" : rawValue }
 }
 
 /// Why a run-time update was refused (see ``MetricRegistry`` for the self-metric that counts them).
@@ -37,7 +35,7 @@ enum RejectionReason: Int, CaseIterable {
 }
 
 /// Everything about a family that does not change after registration, shared by its series:
-/// names, pre-rendered header and name bytes, label order, and the rejection counters.
+/// names, label order, and the rejection counters. It knows no exposition format.
 final class FamilyDescriptor: Sendable {
     let name: String
     let help: String
@@ -47,21 +45,12 @@ final class FamilyDescriptor: Sendable {
     let constLabels: [(name: String, value: String)]
     /// Histogram bucket bounds (without `+Inf`); empty for other types.
     let buckets: [Double]
+    /// A histogram's native bucket options, if it has native buckets.
+    let native: NativeHistogramOptions?
 
-    /// `# HELP ...\n# TYPE ...\n` in text 0.0.4.
-    let header: [UInt8]
-    /// `# TYPE ...\n# HELP ...\n` in OpenMetrics (counters named without `_total`).
-    let openMetricsHeader: [UInt8]
-    /// The OpenMetrics family name: a counter's name without `_total`.
-    let openMetricsName: String
-    /// OpenMetrics sample names: a counter's `<family>_total`; `_created` for counters and histograms.
-    let totalNameBytes: [UInt8]
-    let createdNameBytes: [UInt8]
-    /// The name as bytes, and the histogram sample names.
+    /// The name and help as UTF-8 bytes, for encoders.
     let nameBytes: [UInt8]
-    let bucketNameBytes: [UInt8]
-    let sumNameBytes: [UInt8]
-    let countNameBytes: [UInt8]
+    let helpBytes: [UInt8]
 
     /// How to lay out a series' label pairs: all label names (constant and variable) sorted,
     /// each pointing at a constant value or at a position of the variable values.
@@ -74,32 +63,17 @@ final class FamilyDescriptor: Sendable {
     private let rejectedInvalidExemplar = Atomic<UInt64>(0)
 
     init(name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-         buckets: [Double] = []) {
+         buckets: [Double] = [], native: NativeHistogramOptions? = nil) {
         self.name = name
         self.help = help
         self.type = type
         self.labelNames = labelNames
         self.constLabels = constLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         self.buckets = buckets
+        self.native = native
 
-        self.header = ByteSink.bytes { header in
-            header.append("# HELP \(name) ")
-            TextWriter.appendEscapedHelp(help, quotes: false, to: &header)
-            header.append("\n# TYPE \(name) \(type.rawValue)\n")
-        }
-        let openMetricsName = type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
-        self.openMetricsName = openMetricsName
-        self.openMetricsHeader = ByteSink.bytes { header in
-            header.append("# TYPE \(openMetricsName) \(type.openMetricsName)\n# HELP \(openMetricsName) ")
-            TextWriter.appendEscapedHelp(help, quotes: true, to: &header)
-            header.append(UInt8(ascii: "\n"))
-        }
-        self.totalNameBytes = Array((openMetricsName + "_total").utf8)
-        self.createdNameBytes = Array((openMetricsName + "_created").utf8)
         self.nameBytes = Array(name.utf8)
-        self.bucketNameBytes = Array((name + "_bucket").utf8)
-        self.sumNameBytes = Array((name + "_sum").utf8)
-        self.countNameBytes = Array((name + "_count").utf8)
+        self.helpBytes = Array(help.utf8)
 
         var order = self.constLabels.map { (name: $0.name, source: LabelSource.constant($0.value)) }
         order += labelNames.enumerated().map { (name: $0.element, source: LabelSource.variable($0.offset)) }
@@ -111,7 +85,8 @@ final class FamilyDescriptor: Sendable {
     /// which no other family may use: a counter `foo_total` also claims `foo` (its OpenMetrics
     /// family name) and `foo_created`.
     var sampleNames: [String] {
-        switch type {
+        let openMetricsName = OpenMetricsEncoder.familyName(name, type: type)
+        return switch type {
         case .histogram: [name, name + "_bucket", name + "_sum", name + "_count", name + "_created"]
         case .counter: Array(Set([name, openMetricsName, openMetricsName + "_total", openMetricsName + "_created"]))
         case .gauge, .untyped: [name]
@@ -122,7 +97,7 @@ final class FamilyDescriptor: Sendable {
     func hasSameDefinition(as other: FamilyDescriptor) -> Bool {
         name == other.name && help == other.help && type == other.type && labelNames == other.labelNames
             && constLabels.elementsEqual(other.constLabels, by: { $0 == $1 })
-            && buckets == other.buckets
+            && buckets == other.buckets && native == other.native
     }
 
     /// Renders `a="x",b="y"` (no braces) for one series: label values escaped, pairs sorted by name.
@@ -140,6 +115,14 @@ final class FamilyDescriptor: Sendable {
                 }
                 text.append(UInt8(ascii: "\""))
             }
+        }
+    }
+
+    /// Runs `body` with the family's name, help and type as an encoder wants them.
+    @inline(__always)
+    func withMetadata<R>(_ body: (FamilyMetadata) -> R) -> R {
+        nameBytes.withUnsafeBufferPointer { name in
+            helpBytes.withUnsafeBufferPointer { help in body(FamilyMetadata(name: name, help: help, type: type)) }
         }
     }
 

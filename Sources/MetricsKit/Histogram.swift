@@ -16,53 +16,28 @@ final class BucketLayout: @unchecked Sendable {
     @usableFromInline let bounds: UnsafeMutableBufferPointer<Double>
     /// Number of buckets including `+Inf`.
     @usableFromInline let bucketCount: Int
-    /// For each bucket, `le="<bound>"} ` as rendered in text 0.0.4 (`+Inf` last), then the
-    /// same in OpenMetrics' canonical spelling (`le="1.0"`), laid end to end; bucket `i` of
-    /// format `f` spans `leOffsets[f * (bucketCount + 1) + i]..<…[… + i + 1]`.
-    private let leText: UnsafeMutableBufferPointer<UInt8>
-    private let leOffsets: UnsafeMutableBufferPointer<Int>
+    /// The `le` pair of each bucket as each text format spells it (rendered once, by the
+    /// encoders' rules).
+    let textBounds: RenderedBounds
+    let openMetricsBounds: RenderedBounds
     /// Serializes scrapes of the family's histograms (the hot/cold swap below).
     let collectLock = Mutex<Void>(())
 
     init(bounds: [Double]) {
-        self.bounds = UnsafeMutableBufferPointer.allocate(capacity: max(bounds.count, 1))
+        // At least one element allocated, but the buffer counts only the bounds: a layout
+        // without finite bounds (only +Inf) must not scan an uninitialized one.
+        let storage = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(bounds.count, 1))
+        self.bounds = UnsafeMutableBufferPointer(start: storage.baseAddress, count: bounds.count)
         _ = self.bounds.initialize(from: bounds)
         self.bucketCount = bounds.count + 1
-        var offsets: [Int] = []
-        let text = ByteSink.bytes { text in
-            for canonical in [false, true] {
-                offsets.append(text.count)
-                for bound in bounds + [.infinity] {
-                    text.append(Array(#"le=""#.utf8))
-                    if bound.isInfinite {
-                        text.append("+Inf")
-                    } else if canonical {
-                        TextWriter.appendCanonical(bound, to: &text)
-                    } else {
-                        TextWriter.append(bound, to: &text)
-                    }
-                    text.append(Array(#""} "#.utf8))
-                    offsets.append(text.count)
-                }
-            }
-        }
-        self.leText = .allocate(capacity: text.count)
-        _ = leText.initialize(from: text)
-        self.leOffsets = .allocate(capacity: offsets.count)
-        _ = leOffsets.initialize(from: offsets)
+        self.textBounds = TextEncoder.renderBounds(bounds)
+        self.openMetricsBounds = OpenMetricsEncoder.renderBounds(bounds)
     }
 
     deinit {
-        bounds.deallocate()
-        leText.deallocate()
-        leOffsets.deallocate()
-    }
-
-    /// `le="<bound>"} ` of bucket `i` in `format`.
-    @inline(__always)
-    func leSuffix(_ i: Int, _ format: ExpositionFormat) -> UnsafeBufferPointer<UInt8> {
-        let first = (format == .openMetrics ? bucketCount + 1 : 0) + i
-        return UnsafeBufferPointer(rebasing: UnsafeBufferPointer(leText)[leOffsets[first]..<leOffsets[first + 1]])
+        UnsafeMutablePointer(bounds.baseAddress!).deallocate()
+        textBounds.deallocate()
+        openMetricsBounds.deallocate()
     }
 
     /// Index of the first bucket whose bound is >= value (`bounds.count` for `+Inf`).
@@ -113,6 +88,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     @usableFromInline let halfStride: Int
     @usableFromInline let stripeStride: Int
     @usableFromInline static let stripeMask = Histogram.stripeCount - 1
+    /// `stripeMask` per instance: reading a static `let` on the hot path costs a `swift_once` check.
+    @usableFromInline let stripes: Int
 
     /// One stripe per CPU (a power of two), at most 4.
     static let stripeCount: Int = {
@@ -126,8 +103,25 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// The customary default bounds: 5 ms to 10 s, for latencies in seconds.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout) {
+    /// The native buckets, for a histogram registered with native options.
+    let native: NativeState?
+    /// Whether there are native buckets, and whether their increment completes an observation
+    /// (copies, so the inlined `observe` neither retains `native` nor reads through it).
+    @usableFromInline let hasNative: Bool
+    private let nativeUnretained: Unmanaged<NativeState>?
+    @usableFromInline let nativeCompletes: Bool
+
+    init(descriptor: FamilyDescriptor, labelValues: [String], layout: BucketLayout, native: NativeHistogramOptions? = nil) {
         self.layout = layout
+        self.native = native.map {
+            NativeState(
+                options: $0, stripes: Self.stripeCount, created: WallClock.secondsSinceEpoch(),
+                completes: layout.bounds.isEmpty)
+        }
+        self.nativeUnretained = self.native.map { Unmanaged.passUnretained($0) }
+        self.hasNative = native != nil
+        self.nativeCompletes = native != nil && layout.bounds.isEmpty
+        self.stripes = Self.stripeMask
         self.halfStride = layout.bucketCount + 1
         self.stripeStride = (1 + 2 * halfStride + 7) & ~7  // whole 64-byte lines
         let words = Self.stripeCount * stripeStride
@@ -148,9 +142,11 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     public func observe(_ value: Double) {
         guard value.isFinite else { return rejectInvalidValue() }
         let bucket = layout.bucketIndex(value)
-        let stripe = storage + (Int(truncatingIfNeeded: currentCPU()) & Self.stripeMask) &* stripeStride
+        let stripeIndex = Int(truncatingIfNeeded: currentCPU()) & stripes
+        let stripe = storage + stripeIndex &* stripeStride
         let started = stripe[0].wrappingAdd(1, ordering: .relaxed).oldValue
-        let half = stripe + 1 + Int(truncatingIfNeeded: started >> 63) &* halfStride
+        let hotIndex = Int(truncatingIfNeeded: started >> 63)
+        let half = stripe + 1 + hotIndex &* halfStride
         let sum = half + (halfStride &- 1)
         var current = sum.pointee.load(ordering: .relaxed)
         while true {
@@ -160,7 +156,23 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             if exchanged { break }
             current = original
         }
-        half[bucket].wrappingAdd(1, ordering: .releasing)
+        guard hasNative else {
+            half[bucket].wrappingAdd(1, ordering: .releasing)  // marks the observation complete
+            return
+        }
+        // Native buckets before the classic increment that marks the observation complete (in
+        // a native-only histogram, the native increment marks it).
+        let overLimit = recordNative(value, stripe: stripeIndex, half: hotIndex)
+        if !nativeCompletes { half[bucket].wrappingAdd(1, ordering: .releasing) }
+        if overLimit { limitNativeBuckets(value) }
+    }
+
+    /// Adds an observation to the native buckets (called from the inlined `observe`, so the
+    /// native state is reached from a guaranteed `self`, without reference counting).
+    @usableFromInline
+    func recordNative(_ value: Double, stripe: Int, half: Int) -> Bool {
+        // `native` holds the reference; this unretained copy keeps the hot path free of ARC.
+        nativeUnretained.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.record(value, stripe: stripe, half: half) }
     }
 
     /// Records a duration, in seconds.
@@ -205,7 +217,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
     /// Takes a consistent snapshot (the same mechanism a scrape uses).
     public func snapshot() -> Snapshot {
-        collect { counts, total, sum in
+        collect { counts, total, sum, _ in
             var cumulative: UInt64 = 0
             var buckets: [(upperBound: Double, count: UInt64)] = []
             for i in 0..<layout.bucketCount {
@@ -218,8 +230,51 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
     /// For each stripe: swaps the hot and cold halves, waits for the cold half to go quiet,
     /// adds it to the totals, then folds it into the hot half. Hands `body` the totals:
-    /// non-cumulative bucket counts, observation count and sum.
-    func collect<R>(_ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double) -> R) -> R {
+    /// non-cumulative bucket counts, observation count, sum, and the native buckets if any.
+    func collect<R>(_ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double, NativeBuckets?) -> R) -> R {
+        guard let native else { return collectStripes(nil) { body($0, $1, $2, nil) } }
+        let capacity = Self.stripeCount * native.capacity
+        let result = withUnsafeTemporaryAllocation(of: NativeBucket.self, capacity: capacity) { positive in
+            withUnsafeTemporaryAllocation(of: NativeBucket.self, capacity: capacity) { negative in
+                var merge = NativeMerge(positive: positive, negative: negative)
+                var schema = native.initialSchema
+                var threshold = native.options.zeroThreshold
+                return collectStripes({ stripe, hotIndex in
+                    let cold = native.half(stripe, 1 - hotIndex)
+                    schema = NativeState.schema(of: cold)
+                    threshold = NativeState.threshold(of: cold)
+                    merge.zeroCount &+= cold[NativeState.zeroCountWord].load(ordering: .relaxed)
+                    native.forEachBucket(cold) { key, negative, count in merge.add(key, negative: negative, count) }
+                    native.fold(cold, into: native.half(stripe, hotIndex), change: nil)
+                }) { counts, total, sum in
+                    // A native-only histogram's one classic bucket (+Inf) is never incremented.
+                    if native.completes { counts[0] = total }
+                    return body(
+                        counts, total, sum,
+                        NativeBuckets(
+                            schema: schema, zeroThreshold: threshold, zeroCount: merge.zeroCount,
+                            positive: UnsafeBufferPointer(rebasing: positive[0..<merge.positiveCount]),
+                            negative: UnsafeBufferPointer(rebasing: negative[0..<merge.negativeCount])))
+                }
+            }
+        }
+        // A widened zero bucket or lowered resolution goes back once the reset duration passed.
+        if native.reduced.load(ordering: .relaxed), native.options.minResetDuration > .zero {
+            layout.collectLock.withLock { _ in
+                let now = WallClock.secondsSinceEpoch()
+                if native.reduced.load(ordering: .relaxed), now - lastResetTime(native) >= native.minResetSeconds {
+                    resetAll(native, now: now)
+                }
+            }
+        }
+        return result
+    }
+
+    /// The classic double-buffer scrape; `nativeStep(stripe, hotIndex)` runs for each stripe
+    /// while its cold half is quiet.
+    private func collectStripes<R>(
+        _ nativeStep: ((Int, Int) -> Void)?, _ body: (UnsafeMutableBufferPointer<UInt64>, UInt64, Double) -> R
+    ) -> R {
         let bucketCount = layout.bucketCount
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bucketCount) { counts in
             counts.initialize(repeating: 0)
@@ -233,35 +288,136 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
                     let hotIndex = Int(truncatingIfNeeded: flipped >> 63)
                     let hot = stripe + 1 + hotIndex * halfStride
                     let cold = stripe + 1 + (1 - hotIndex) * halfStride
-                    var spins = 0
-                    while true {
-                        var completed: UInt64 = 0
-                        for i in 0..<bucketCount { completed &+= cold[i].load(ordering: .acquiring) }
-                        if completed == started { break }
-                        spins += 1
-                        if spins > 64 { sched_yield() }
-                    }
+                    waitQuiet(stripe: stripeIndex, half: 1 - hotIndex, completing: started)
                     total &+= started
-                    // Fold the cold half into the totals and into the hot one, and clear it.
-                    for i in 0..<bucketCount where cold[i].load(ordering: .relaxed) != 0 {
-                        let count = cold[i].exchange(0, ordering: .relaxed)
-                        counts[i] &+= count
-                        hot[i].wrappingAdd(count, ordering: .releasing)
-                    }
-                    let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
-                    sum += coldSum
-                    var current = hot[bucketCount].load(ordering: .relaxed)
-                    while true {
-                        let next = (Double(bitPattern: current) + coldSum).bitPattern
-                        let (exchanged, original) = hot[bucketCount].weakCompareExchange(
-                            expected: current, desired: next, ordering: .relaxed)
-                        if exchanged { break }
-                        current = original
-                    }
+                    nativeStep?(stripeIndex, hotIndex)
+                    sum += fold(cold, into: hot) { i, count in counts[i] &+= count }
                 }
             }
             return body(counts, total, sum)
         }
+    }
+
+    /// Waits until the observations completed in half `index` of a stripe (which no new
+    /// observation enters) add up to `count`.
+    private func waitQuiet(stripe: Int, half index: Int, completing count: UInt64) {
+        let half = storage + stripe * stripeStride + 1 + index * halfStride
+        let nativeHalf = native.flatMap { $0.completes ? $0.half(stripe, index) : nil }
+        var spins = 0
+        while true {
+            var completed: UInt64 = 0
+            for i in 0..<layout.bucketCount { completed &+= half[i].load(ordering: .acquiring) }
+            if let nativeHalf, let native { completed &+= native.completed(nativeHalf) }
+            if completed == count { return }
+            spins += 1
+            if spins > 64 { sched_yield() }
+        }
+    }
+
+    /// Adds a quiet half's bucket counts and sum into another half and clears it; reports each
+    /// bucket's count to `each` and returns the sum.
+    @discardableResult
+    private func fold(
+        _ cold: UnsafeMutablePointer<Atomic<UInt64>>, into hot: UnsafeMutablePointer<Atomic<UInt64>>,
+        _ each: (Int, UInt64) -> Void = { _, _ in }
+    ) -> Double {
+        let bucketCount = layout.bucketCount
+        for i in 0..<bucketCount where cold[i].load(ordering: .relaxed) != 0 {
+            let count = cold[i].exchange(0, ordering: .relaxed)
+            each(i, count)
+            hot[i].wrappingAdd(count, ordering: .releasing)
+        }
+        let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
+        var current = hot[bucketCount].load(ordering: .relaxed)
+        while true {
+            let next = (Double(bitPattern: current) + coldSum).bitPattern
+            let (exchanged, original) = hot[bucketCount].weakCompareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+        return coldSum
+    }
+
+    private func lastResetTime(_ native: NativeState) -> Double {
+        Double(bitPattern: native.lastReset.load(ordering: .relaxed))
+    }
+
+    /// Keeps the number of native buckets within the limit (client_golang's strategy): reset
+    /// when the last reset is old enough, else widen the zero bucket, else halve the resolution.
+    /// Runs after an observation completed, under the collect lock.
+    @usableFromInline
+    @inline(never)
+    func limitNativeBuckets(_ value: Double) {
+        guard let native else { return }
+        var repeatObservation = false
+        layout.collectLock.withLock { _ in
+            guard native.populated(stripes: Self.stripeCount) > UInt64(native.options.maxBucketCount) else { return }
+            let now = WallClock.secondsSinceEpoch()
+            if native.options.minResetDuration > .zero, now - lastResetTime(native) >= native.minResetSeconds {
+                resetAll(native, now: now)
+                repeatObservation = true  // as client_golang does, so the latest observation is not lost
+                return
+            }
+            let hot = (0..<Self.stripeCount).map { stripe in
+                native.half(stripe, Int(truncatingIfNeeded: storage[stripe * stripeStride].load(ordering: .relaxed) >> 63))
+            }
+            let schema = NativeState.schema(of: hot[0])
+            let threshold = NativeState.threshold(of: hot[0])
+            if threshold < native.options.maxZeroThreshold, let smallest = native.smallestKey(hot) {
+                let widened = NativeSchema.upperBound(smallest, schema: schema)
+                if widened <= native.options.maxZeroThreshold {
+                    change(native, NativeState.Change(schema: schema, threshold: widened, intoZeroUpTo: smallest, halvings: 0))
+                    return
+                }
+            }
+            if schema > -4 {
+                change(native, NativeState.Change(schema: schema - 1, threshold: threshold, intoZeroUpTo: nil, halvings: 1))
+            }
+        }
+        if repeatObservation { observe(value) }
+    }
+
+    /// Applies new native parameters to every stripe: the quiet half (holding everything) is
+    /// rebuilt and made hot again, then what the other half took meanwhile is folded in.
+    private func change(_ native: NativeState, _ change: NativeState.Change) {
+        for stripeIndex in 0..<Self.stripeCount {
+            let stripe = storage + stripeIndex * stripeStride
+            let first = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+            let all = Int(truncatingIfNeeded: (~first) >> 63)  // the half now cold: it holds everything
+            let started = first & ~(1 << 63)
+            waitQuiet(stripe: stripeIndex, half: all, completing: started)
+            native.rebuild(native.half(stripeIndex, all), change)
+            let second = stripe[0].wrappingAdd(1 << 63, ordering: .acquiringAndReleasing).newValue
+            let meanwhile = 1 - all
+            waitQuiet(stripe: stripeIndex, half: meanwhile, completing: (second & ~(1 << 63)) - started)
+            fold(stripe + 1 + meanwhile * halfStride, into: stripe + 1 + all * halfStride)
+            native.fold(native.half(stripeIndex, meanwhile), into: native.half(stripeIndex, all), change: change)
+        }
+        native.reduced.store(true, ordering: .relaxed)
+    }
+
+    /// Resets classic and native counts to an empty histogram created `now`.
+    private func resetAll(_ native: NativeState, now: Double) {
+        for stripeIndex in 0..<Self.stripeCount {
+            let stripe = storage + stripeIndex * stripeStride
+            var old = stripe[0].load(ordering: .relaxed)
+            let empty = Int(truncatingIfNeeded: (~old) >> 63)
+            native.clear(native.half(stripeIndex, empty), schema: native.initialSchema, threshold: native.options.zeroThreshold)
+            while true {
+                let (exchanged, current) = stripe[0].weakCompareExchange(
+                    expected: old, desired: UInt64(empty) << 63, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                old = current
+            }
+            let full = 1 - empty
+            let half = stripe + 1 + full * halfStride
+            waitQuiet(stripe: stripeIndex, half: full, completing: old & ~(1 << 63))
+            for i in 0..<halfStride { half[i].store(0, ordering: .relaxed) }
+            native.clear(native.half(stripeIndex, full), schema: native.initialSchema, threshold: native.options.zeroThreshold)
+        }
+        native.lastReset.store(now.bitPattern, ordering: .relaxed)
+        native.reduced.store(false, ordering: .relaxed)
     }
 
     /// Records one observation and an exemplar for it, such as `["trace_id": "…"]`, kept as
@@ -280,37 +436,14 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         observe(Double(seconds) + Double(attoseconds) * 1e-18, exemplar: labels)
     }
 
-    override func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        let d = descriptor
-        let exemplars = options.isOpenMetrics ? recordedExemplars?.snapshot() : nil
-        d.bucketNameBytes.withUnsafeBufferPointer { bucketName in
-            do {
-                let labels = SeriesKey.labelText(key)
-                collect { counts, total, sum in
-                    var cumulative: UInt64 = 0
-                    for i in 0..<layout.bucketCount {
-                        cumulative &+= counts[i]
-                        buffer.append(bucketName)
-                        buffer.append(UInt8(ascii: "{"))
-                        if !labels.isEmpty {
-                            buffer.append(labels)
-                            buffer.append(UInt8(ascii: ","))
-                        }
-                        buffer.append(layout.leSuffix(i, options.format))
-                        TextWriter.append(cumulative, to: &buffer)
-                        if let exemplar = exemplars?[i] { TextWriter.append(exemplar, to: &buffer) }
-                        buffer.append(TextWriter.newline)
-                    }
-                    appendSamplePrefix(d.sumNameBytes, labelText: labels, into: &buffer)
-                    TextWriter.append(sum, to: &buffer)
-                    buffer.append(TextWriter.newline)
-                    appendSamplePrefix(d.countNameBytes, labelText: labels, into: &buffer)
-                    TextWriter.append(total, to: &buffer)
-                    buffer.append(TextWriter.newline)
-                }
-            }
+    override func visit<V: SampleVisitor>(_ visitor: inout V) {
+        collect { counts, total, sum, nativeBuckets in
+            visitor.visit(
+                HistogramSample(
+                    labels: labelText, layout: layout, counts: UnsafeBufferPointer(counts), count: total, sum: sum,
+                    hasClassicBuckets: native == nil || layout.bounds.count > 0, exemplars: recordedExemplars,
+                    created: native.map { lastResetTime($0) } ?? created, native: nativeBuckets))
         }
-        if options.isOpenMetrics && options.createdSamples { appendCreated(into: &buffer) }
     }
 }
 

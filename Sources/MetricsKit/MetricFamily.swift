@@ -140,33 +140,37 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 }
 
 extension MetricFamily: RegisteredFamily {
-    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
+    func visitSeries<V: SampleVisitor>(_ visitor: inout V) {
         let all = table.withLock { $0.sortedSeries() }
-        for series in all { series.render(into: &buffer, options) }
+        for series in all { series.visit(&visitor) }
     }
 }
 
-/// What a registry keeps: something with a descriptor that renders itself.
+/// What a registry keeps: a family that hands its samples to a visitor.
 protocol RegisteredFamily: AnyObject, Sendable {
     var descriptor: FamilyDescriptor { get }
-    /// Appends the sample lines (no HELP/TYPE).
-    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions)
+    /// Hands the family to `visitor`: metadata, samples, end.
+    func visit<V: SampleVisitor>(_ visitor: inout V)
+    /// Hands only the samples (a variant group gathers its members' under one header).
+    func visitSeries<V: SampleVisitor>(_ visitor: inout V)
     /// Updates refused for `reason`.
     func rejections(_ reason: RejectionReason) -> UInt64
 }
 
 extension RegisteredFamily {
-    /// Appends HELP/TYPE and the sample lines.
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        buffer.append(options.isOpenMetrics ? descriptor.openMetricsHeader : descriptor.header)
-        renderSeries(into: &buffer, options)
+    func visit<V: SampleVisitor>(_ visitor: inout V) {
+        descriptor.withMetadata { metadata in
+            visitor.beginFamily(metadata)
+            visitSeries(&visitor)
+            visitor.endFamily()
+        }
     }
 
     func rejections(_ reason: RejectionReason) -> UInt64 { descriptor.rejections(reason) }
 }
 
-/// Families of one name, type, help and buckets but different label names, rendered as one
-/// family (valid in both text formats): how the swift-metrics backend keeps a metric whose
+/// Families of one name, type, help and buckets but different label names, exposed as one
+/// family (valid in every format): how the swift-metrics backend keeps a metric whose
 /// dimension keys differ between call sites without losing either.
 final class VariantGroup: RegisteredFamily {
     let members: Mutex<[any RegisteredFamily]>
@@ -177,8 +181,8 @@ final class VariantGroup: RegisteredFamily {
         self.members = Mutex(members)
     }
 
-    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
-        for member in members.withLock({ $0 }) { member.renderSeries(into: &buffer, options) }
+    func visitSeries<V: SampleVisitor>(_ visitor: inout V) {
+        for member in members.withLock({ $0 }) { member.visitSeries(&visitor) }
     }
 
     func rejections(_ reason: RejectionReason) -> UInt64 {

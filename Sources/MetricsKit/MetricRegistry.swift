@@ -52,10 +52,12 @@ public final class MetricRegistry: Sendable {
     public init(defaultSeriesLimit: Int = 10_000, openMetricsCreatedSamples: Bool = true) {
         self.defaultSeriesLimit = max(1, defaultSeriesLimit)
         self.openMetricsCreatedSamples = openMetricsCreatedSamples
-        var initial = State()
-        initial.entries[Self.rejectedUpdatesMetricName] = .selfMetrics
-        initial.sampleOwners[Self.rejectedUpdatesMetricName] = Self.rejectedUpdatesMetricName
-        self.state = Mutex(initial)
+        self.state = Mutex(State())
+        let rejected = RejectedUpdatesFamily(registry: self)
+        state.withLock { state in
+            state.entries[Self.rejectedUpdatesMetricName] = .family(rejected)
+            for name in rejected.descriptor.sampleNames { state.sampleOwners[name] = Self.rejectedUpdatesMetricName }
+        }
     }
 
     // MARK: Counters
@@ -128,13 +130,17 @@ public final class MetricRegistry: Sendable {
     /// - Parameters:
     ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
     ///   - help: the HELP text.
-    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied. With `native`
+    ///     options, `[]` makes a native-only histogram.
+    ///   - native: options for native buckets (exposed in protobuf; see ``NativeHistogramOptions``);
+    ///     nil (the default) for a classic histogram only.
     ///   - constLabels: labels with the same value on every series.
     public func histogram(
         _ name: String, help: String, buckets: [Double] = Histogram.defaultBuckets,
-        constLabels: [String: String] = [:]
+        native: NativeHistogramOptions? = nil, constLabels: [String: String] = [:]
     ) throws(MetricsKitError) -> Histogram {
-        try histogram(name, help: help, labelNames: [], buckets: buckets, constLabels: constLabels).labels([])
+        try histogram(name, help: help, labelNames: [], buckets: buckets, native: native, constLabels: constLabels)
+            .labels([])
     }
 
     /// Registers (or returns the already registered) labeled histogram family.
@@ -142,19 +148,32 @@ public final class MetricRegistry: Sendable {
     ///   - name: the metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, with its unit (`_seconds`, `_bytes`).
     ///   - help: the HELP text.
     ///   - labelNames: the variable label names, in the order `labels(...)` takes their values.
-    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied.
+    ///   - buckets: finite, strictly ascending upper bounds; `+Inf` is implied. With `native`
+    ///     options, `[]` makes a native-only histogram.
+    ///   - native: options for native buckets (exposed in protobuf; see ``NativeHistogramOptions``);
+    ///     nil (the default) for a classic histogram only.
     ///   - constLabels: labels with the same value on every series of the family.
     ///   - seriesLimit: the most series the family holds (default: the registry's).
     public func histogram(
         _ name: String, help: String, labelNames: [String], buckets: [Double] = Histogram.defaultBuckets,
-        constLabels: [String: String] = [:], seriesLimit: Int? = nil
+        native: NativeHistogramOptions? = nil, constLabels: [String: String] = [:], seriesLimit: Int? = nil
+    ) throws(MetricsKitError) -> MetricFamily<Histogram> {
+        try histogram(
+            name, help: help, labelNames: labelNames, buckets: buckets, native: native, constLabels: constLabels,
+            seriesLimit: seriesLimit, variant: false)
+    }
+
+    private func histogram(
+        _ name: String, help: String, labelNames: [String], buckets: [Double], native: NativeHistogramOptions?,
+        constLabels: [String: String], seriesLimit: Int?, variant: Bool
     ) throws(MetricsKitError) -> MetricFamily<Histogram> {
         let bounds = try Histogram.validatedBuckets(buckets, metric: name)
+        let native = try native?.validated(metric: name)
         let layout = BucketLayout(bounds: bounds)
         return try family(
             name, help: help, type: .histogram, labelNames: labelNames, constLabels: constLabels,
-            buckets: bounds, seriesLimit: seriesLimit
-        ) { d, values in Histogram(descriptor: d, labelValues: values, layout: layout) }
+            buckets: bounds, native: native, seriesLimit: seriesLimit, variant: variant
+        ) { d, values in Histogram(descriptor: d, labelValues: values, layout: layout, native: native) }
     }
 
     // MARK: Collectors and removal
@@ -214,10 +233,11 @@ public final class MetricRegistry: Sendable {
     }
 
     /// Appends every metric in `format` to `buffer` (see ``ExpositionFormat/contentType``).
-    /// OpenMetrics output carries exemplars and `_created` samples and ends with `# EOF`.
+    /// OpenMetrics output carries exemplars and `_created` samples and ends with `# EOF`;
+    /// protobuf carries native histograms, exemplars and created timestamps.
     public func render(_ format: ExpositionFormat, into buffer: inout [UInt8]) {
         var sink = scratch.withLock { $0.take() } ?? ByteSink(capacity: 4096)
-        render(into: &sink, RenderOptions(format: format, createdSamples: openMetricsCreatedSamples))
+        render(format, into: &sink)
         buffer.append(contentsOf: sink.bytes)
         sink.removeAll()
         scratch.withLock { kept in
@@ -231,23 +251,10 @@ public final class MetricRegistry: Sendable {
         }
     }
 
-    /// Renders into a sink: one pass over the sorted families, no per-series allocation.
-    func render(into buffer: inout ByteSink, _ options: RenderOptions) {
-        let entries = state.withLock { $0.sortedEntries() }
-        var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
-        for (name, entry) in entries {
-            switch entry {
-            case .family(let family):
-                family.render(into: &buffer, options)
-            case .collector(let box):
-                let id = ObjectIdentifier(box)
-                if collected[id] == nil { collected[id] = box.collector.collect() }
-                collected[id]?.first { $0.name == name }?.render(into: &buffer, options)
-            case .selfMetrics:
-                renderRejections(of: entries, into: &buffer, options)
-            }
-        }
-        if options.isOpenMetrics { buffer.append(Array("# EOF\n".utf8)) }
+    /// Renders into a sink: one pass over the sorted families through the format's encoder,
+    /// no per-series allocation.
+    func render(_ format: ExpositionFormat, into sink: inout ByteSink) {
+        format.encode(self, into: &sink, createdSamples: openMetricsCreatedSamples)
     }
 
     /// Renders every metric in text format 0.0.4 as a `String`.
@@ -262,35 +269,6 @@ public final class MetricRegistry: Sendable {
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    private func renderRejections(of entries: [(String, Entry)], into buffer: inout ByteSink, _ options: RenderOptions) {
-        var wroteHeader = false
-        for (_, entry) in entries {
-            guard case .family(let family) = entry else { continue }
-            let descriptor = family.descriptor
-            for reason in RejectionReason.allCases {
-                let count = family.rejections(reason)
-                guard count > 0 else { continue }
-                if !wroteHeader {
-                    let help =
-                        "Updates MetricsKit refused: series over the family's limit, wrong label count, invalid values or exemplars."
-                    if options.isOpenMetrics {
-                        let family = String(Self.rejectedUpdatesMetricName.dropLast(6))
-                        buffer.append("# TYPE \(family) counter\n# HELP \(family) \(help)\n")
-                    } else {
-                        buffer.append(
-                            "# HELP \(Self.rejectedUpdatesMetricName) \(help)\n# TYPE \(Self.rejectedUpdatesMetricName) counter\n")
-                    }
-                    wroteHeader = true
-                }
-                buffer.append("\(Self.rejectedUpdatesMetricName){metric=\"")
-                TextWriter.appendEscapedLabelValue(descriptor.name, to: &buffer)
-                buffer.append("\",reason=\"\(reason.label)\"} ")
-                TextWriter.append(count, to: &buffer)
-                buffer.append(TextWriter.newline)
-            }
-        }
-    }
-
     /// The number of refused updates counted for a metric (all reasons), as exported in
     /// `metricskit_rejected_updates_total`.
     public func rejectedUpdates(of name: String) -> UInt64 {
@@ -302,91 +280,38 @@ public final class MetricRegistry: Sendable {
     // MARK: Label-name variants (for the swift-metrics backend)
 
     /// A counter family registered as a variant: the same name, help and type may be
-    /// registered again with other label names, and all variants render as one family.
-    @_spi(Variants)
-    public func counterVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
+    /// registered again with other label names, and all variants are exposed as one family.
+    package func counterVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
         -> MetricFamily<Counter>
     {
-        try variant(name, help: help, type: .counter, labelNames: labelNames) { d, values in
-            Counter(descriptor: d, labelValues: values)
-        }
+        try family(name, help: help, type: .counter, labelNames: labelNames, constLabels: [:], seriesLimit: nil,
+                   variant: true) { d, values in Counter(descriptor: d, labelValues: values) }
     }
 
     /// A gauge family registered as a variant (see ``counterVariant(_:help:labelNames:)``).
-    @_spi(Variants)
-    public func gaugeVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
+    package func gaugeVariant(_ name: String, help: String, labelNames: [String]) throws(MetricsKitError)
         -> MetricFamily<Gauge>
     {
-        try variant(name, help: help, type: .gauge, labelNames: labelNames) { d, values in
-            Gauge(descriptor: d, labelValues: values)
-        }
+        try family(name, help: help, type: .gauge, labelNames: labelNames, constLabels: [:], seriesLimit: nil,
+                   variant: true) { d, values in Gauge(descriptor: d, labelValues: values) }
     }
 
     /// A histogram family registered as a variant (see ``counterVariant(_:help:labelNames:)``).
-    @_spi(Variants)
-    public func histogramVariant(_ name: String, help: String, labelNames: [String], buckets: [Double])
+    package func histogramVariant(_ name: String, help: String, labelNames: [String], buckets: [Double])
         throws(MetricsKitError) -> MetricFamily<Histogram>
     {
-        let bounds = try Histogram.validatedBuckets(buckets, metric: name)
-        let layout = BucketLayout(bounds: bounds)
-        return try variant(name, help: help, type: .histogram, labelNames: labelNames, buckets: bounds) { d, values in
-            Histogram(descriptor: d, labelValues: values, layout: layout)
-        }
-    }
-
-    private func variant<Series: MetricSeries>(
-        _ name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double] = [],
-        makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
-    ) throws(MetricsKitError) -> MetricFamily<Series> {
-        try Names.validateMetricName(name)
-        try Names.validateLabelNames(labelNames, constLabels: [:], metric: name, type: type)
-        let descriptor = FamilyDescriptor(
-            name: name, help: help, type: type, labelNames: labelNames, constLabels: [:], buckets: buckets)
-        return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
-            let make = {
-                MetricFamily(descriptor: descriptor, seriesLimit: self.defaultSeriesLimit) { values in
-                    makeSeries(descriptor, values)
-                }
-            }
-            guard case .family(let registered) = state.entries[name] else {
-                _ = try state.existing(descriptor)  // the name, or one of its sample names, may be taken
-                let family = make()
-                if labelNames.isEmpty { _ = family.labels([]) }
-                try state.add(.family(family), descriptor: descriptor)
-                return family
-            }
-            let members = (registered as? VariantGroup)?.members.withLock { $0 } ?? [registered]
-            if let same = members.first(where: { $0.descriptor.hasSameDefinition(as: descriptor) }) {
-                guard let family = same as? MetricFamily<Series> else {
-                    throw MetricsKitError(.conflictingRegistration, metric: name, reason: "already registered as another kind of metric")
-                }
-                return family
-            }
-            let first = members[0].descriptor
-            guard first.type == type, first.help == help, first.buckets == buckets, first.constLabels.isEmpty,
-                registered is VariantGroup || registered is MetricFamily<Series>
-            else {
-                throw MetricsKitError(
-                    .conflictingRegistration, metric: name,
-                    reason: "already registered with a different definition (\(first.summary)); asked for \(descriptor.summary)")
-            }
-            let family = make()
-            if labelNames.isEmpty { _ = family.labels([]) }
-            if let group = registered as? VariantGroup {
-                group.members.withLock { $0.append(family) }
-            } else {
-                state.entries[name] = .family(VariantGroup([registered, family]))
-            }
-            state.sorted = nil
-            return family
-        }
+        try histogram(name, help: help, labelNames: labelNames, buckets: buckets, native: nil, constLabels: [:],
+                      seriesLimit: nil, variant: true)
     }
 
     // MARK: Internals
 
+    /// Registers a family, or returns the one registered with the same definition. A variant
+    /// may also join a family of the same name, type, help and buckets with other label names
+    /// (the two are then kept in one ``VariantGroup``).
     private func family<Series: MetricSeries>(
         _ name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-        buckets: [Double] = [], seriesLimit: Int?,
+        buckets: [Double] = [], native: NativeHistogramOptions? = nil, seriesLimit: Int?, variant: Bool = false,
         makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
     ) throws(MetricsKitError) -> MetricFamily<Series> {
         try Names.validateMetricName(name)
@@ -395,8 +320,38 @@ public final class MetricRegistry: Sendable {
             throw MetricsKitError(.invalidParameter, metric: name, reason: "series limit must be at least 1")
         }
         let descriptor = FamilyDescriptor(
-            name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets)
+            name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets,
+            native: native)
         return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
+            let make = {
+                let family = MetricFamily(descriptor: descriptor, seriesLimit: seriesLimit ?? self.defaultSeriesLimit) {
+                    values in makeSeries(descriptor, values)
+                }
+                if labelNames.isEmpty { _ = family.labels([]) }  // an unlabeled metric exports 0 from the start
+                return family
+            }
+            if variant, case .family(let registered) = state.entries[name] {
+                let members = (registered as? VariantGroup)?.members.withLock { $0 } ?? [registered]
+                if !members.contains(where: { $0.descriptor.hasSameDefinition(as: descriptor) }) {
+                    let first = members[0].descriptor
+                    guard first.type == type, first.help == help, first.buckets == buckets, first.constLabels.isEmpty,
+                        registered is VariantGroup || registered is MetricFamily<Series>
+                    else {
+                        throw MetricsKitError(
+                            .conflictingRegistration, metric: name,
+                            reason: "already registered with a different definition (\(first.summary)); "
+                                + "asked for \(descriptor.summary)")
+                    }
+                    let family = make()
+                    if let group = registered as? VariantGroup {
+                        group.members.withLock { $0.append(family) }
+                    } else {
+                        state.entries[name] = .family(VariantGroup([registered, family]))
+                    }
+                    state.sorted = nil
+                    return family
+                }
+            }
             if let existing = try state.existing(descriptor) {
                 guard let family = existing as? MetricFamily<Series> else {
                     throw MetricsKitError(
@@ -404,10 +359,7 @@ public final class MetricRegistry: Sendable {
                 }
                 return family
             }
-            let family = MetricFamily(
-                descriptor: descriptor, seriesLimit: seriesLimit ?? defaultSeriesLimit
-            ) { values in makeSeries(descriptor, values) }
-            if labelNames.isEmpty { _ = family.labels([]) }  // an unlabeled metric exports 0 from the start
+            let family = make()
             try state.add(.family(family), descriptor: descriptor)
             return family
         }
@@ -432,7 +384,6 @@ public final class MetricRegistry: Sendable {
     enum Entry {
         case family(any RegisteredFamily)
         case collector(CollectorBox)
-        case selfMetrics
     }
 
     final class CollectorBox: Sendable {
@@ -488,6 +439,29 @@ public final class MetricRegistry: Sendable {
     }
 }
 
+extension MetricRegistry: SampleSource {
+    /// Hands every family to `visitor`, sorted by name; a collector is asked once per scrape.
+    func visit<V: SampleVisitor>(_ visitor: inout V) {
+        let entries = state.withLock { $0.sortedEntries() }
+        var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
+        for (name, entry) in entries {
+            switch entry {
+            case .family(let family):
+                family.visit(&visitor)
+            case .collector(let box):
+                let id = ObjectIdentifier(box)
+                if collected[id] == nil { collected[id] = box.collector.collect() }
+                collected[id]?.first { $0.name == name }?.visit(&visitor)
+            }
+        }
+    }
+
+    /// The registered entries sorted by name (a cached array), for the self-metric.
+    fileprivate var entries: [(String, Entry)] {
+        state.withLock { $0.sortedEntries() }
+    }
+}
+
 /// A counter or gauge whose value a closure supplies at scrape time.
 final class CallbackFamily: RegisteredFamily {
     let descriptor: FamilyDescriptor
@@ -500,23 +474,65 @@ final class CallbackFamily: RegisteredFamily {
         self.labelText = descriptor.labelText(for: [])
     }
 
-    func renderSeries(into buffer: inout ByteSink, _ options: RenderOptions) {
+    func visitSeries<V: SampleVisitor>(_ visitor: inout V) {
         let current = value()
         if descriptor.type == .counter && !(current >= 0 && current.isFinite) {
             descriptor.countRejection(.invalidValue)
             return
         }
-        buffer.append(
-            options.isOpenMetrics && descriptor.type == .counter ? descriptor.totalNameBytes : descriptor.nameBytes)
-        if !labelText.isEmpty {
-            buffer.append(UInt8(ascii: "{"))
-            buffer.append(labelText)
-            buffer.append(UInt8(ascii: "}"))
-        }
-        buffer.append(UInt8(ascii: " "))
-        TextWriter.append(current, to: &buffer)
-        buffer.append(TextWriter.newline)
+        labelText.withUnsafeBufferPointer { visitor.visit(Sample(labels: $0, value: current)) }
     }
+}
+
+/// The self-metric `metricskit_rejected_updates_total{metric, reason}`: the updates each
+/// family refused, exposed only once something was refused.
+final class RejectedUpdatesFamily: RegisteredFamily {
+    let descriptor = FamilyDescriptor(
+        name: MetricRegistry.rejectedUpdatesMetricName,
+        help: "Updates MetricsKit refused: series over the family's limit, wrong label count, invalid values or exemplars.",
+        type: .counter, labelNames: ["metric", "reason"], constLabels: [:])
+    private unowned let registry: MetricRegistry
+
+    init(registry: MetricRegistry) {
+        self.registry = registry
+    }
+
+    func visit<V: SampleVisitor>(_ visitor: inout V) {
+        let entries = registry.entries
+        guard entries.contains(where: { Self.refused($0.1) }) else { return }
+        descriptor.withMetadata { metadata in
+            visitor.beginFamily(metadata)
+            visitRejections(entries, &visitor)
+            visitor.endFamily()
+        }
+    }
+
+    /// Whether a family refused anything (without allocating: scrapes check it every time).
+    private static func refused(_ entry: MetricRegistry.Entry) -> Bool {
+        guard case .family(let family) = entry else { return false }
+        for reason in RejectionReason.allCases where family.rejections(reason) > 0 { return true }
+        return false
+    }
+
+    private func visitRejections<V: SampleVisitor>(_ entries: [(String, MetricRegistry.Entry)], _ visitor: inout V) {
+        var labels = ByteSink(capacity: 128)
+        defer { labels.release() }
+        for case (_, .family(let family)) in entries {
+            for reason in RejectionReason.allCases {
+                let count = family.rejections(reason)
+                guard count > 0 else { continue }
+                labels.removeAll()
+                labels.append(#"metric=""#)
+                TextWriter.appendEscapedLabelValue(family.descriptor.name, to: &labels)
+                labels.append(#"",reason=""#)
+                labels.append(reason.label)
+                labels.append(UInt8(ascii: "\""))
+                visitor.visit(Sample(labels: labels.bytes, value: Double(count), integer: count))
+            }
+        }
+    }
+
+    func visitSeries<V: SampleVisitor>(_ visitor: inout V) {}
 }
 
 extension FamilyDescriptor {
@@ -525,6 +541,9 @@ extension FamilyDescriptor {
         var text = "\(type.rawValue), help \"\(help)\", labels \(labelNames)"
         if !constLabels.isEmpty { text += ", const labels \(constLabels.map { "\($0.name)=\($0.value)" })" }
         if type == .histogram { text += ", buckets \(buckets)" }
+        if let native {
+            text += ", native factor \(native.bucketFactor) zero threshold \(native.zeroThreshold) max buckets \(native.maxBucketCount)"
+        }
         return text
     }
 }

@@ -15,9 +15,10 @@ import Synchronization
 /// }
 /// ```
 ///
-/// Negotiation is ``ExpositionFormat/negotiate(accept:)``'s (OpenMetrics 1.0 when the
-/// scraper prefers it, also for an `application/openmetrics-text; version=0.0.1` request;
-/// text 0.0.4 otherwise), and the Content-Type is the chosen format's
+/// Negotiation is ``ExpositionFormat/negotiate(accept:)``'s (protobuf, with native
+/// histograms, when the scraper asks for it; OpenMetrics 1.0 when the scraper prefers it, also
+/// for an `application/openmetrics-text; version=0.0.1` request; text 0.0.4 otherwise), and
+/// the Content-Type is the chosen format's
 /// ``ExpositionFormat/contentType``. The body is gzip-compressed when `Accept-Encoding`
 /// accepts gzip (Prometheus sends `gzip`). `HEAD` gets the headers of `GET` and no body;
 /// other methods get `405` with `Allow: GET, HEAD`.

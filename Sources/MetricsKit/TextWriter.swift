@@ -206,7 +206,13 @@ enum TextWriter {
 
     /// Appends HELP text: `\` and line feed escaped; in OpenMetrics also `"`.
     static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout ByteSink) {
-        for byte in help.utf8 {
+        var help = help
+        help.withUTF8 { appendEscapedHelp($0, quotes: quotes, to: &buffer) }
+    }
+
+    /// Appends HELP text given as UTF-8 bytes.
+    static func appendEscapedHelp(_ help: UnsafeBufferPointer<UInt8>, quotes: Bool, to buffer: inout ByteSink) {
+        for byte in help {
             switch byte {
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
             case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
@@ -215,4 +221,90 @@ enum TextWriter {
             }
         }
     }
+}
+
+// Sample-line pieces both text formats write the same way.
+extension TextWriter {
+    static func appendSuffix(_ suffix: SampleSuffix, to sink: inout ByteSink) {
+        switch suffix {
+        case .none: break
+        case .bucket: sink.append(Literal.bucket)
+        case .sum: sink.append(Literal.sum)
+        case .count: sink.append(Literal.count)
+        case .other(let bytes): sink.append(bytes)
+        }
+    }
+
+    /// Appends `{labels} ` (or ` ` without labels).
+    @inline(__always)
+    static func appendLabels(_ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink) {
+        if labels.isEmpty {
+            sink.append(UInt8(ascii: " "))
+        } else {
+            sink.append(UInt8(ascii: "{"))
+            sink.append(labels)
+            sink.append(UInt8(ascii: "}"))
+            sink.append(UInt8(ascii: " "))
+        }
+    }
+
+    /// Appends `{labels} <value>` of a sample (a whole count digit for digit).
+    @inline(__always)
+    static func appendLabelsAndValue(_ sample: Sample, to sink: inout ByteSink) {
+        appendLabels(sample.labels, to: &sink)
+        if let integer = sample.integer {
+            append(integer, to: &sink)
+        } else {
+            append(sample.value, to: &sink)
+        }
+    }
+
+    /// Appends `<name>_bucket{<labels>,` (the `le` pair follows).
+    @inline(__always)
+    static func appendBucketPrefix(
+        _ name: UnsafeBufferPointer<UInt8>, _ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink
+    ) {
+        sink.append(name)
+        sink.append(Literal.bucketBrace)
+        if !labels.isEmpty {
+            sink.append(labels)
+            sink.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// Appends the `_sum` and `_count` lines of a histogram.
+    static func appendSumAndCount(_ name: UnsafeBufferPointer<UInt8>, _ histogram: HistogramSample, to sink: inout ByteSink) {
+        sink.append(name)
+        appendSuffix(.sum, to: &sink)
+        appendLabels(histogram.labels, to: &sink)
+        append(histogram.sum, to: &sink)
+        sink.append(newline)
+        sink.append(name)
+        appendSuffix(.count, to: &sink)
+        appendLabels(histogram.labels, to: &sink)
+        append(histogram.count, to: &sink)
+        sink.append(newline)
+    }
+}
+
+/// Byte strings the encoders write: static strings, so appending one is a plain copy (no
+/// allocation, reference counting or lazy initialization).
+enum Literal {
+    static var help: StaticString { "# HELP " }
+    static var type: StaticString { "# TYPE " }
+    static var newlineType: StaticString { "\n# TYPE " }
+    static var newlineHelp: StaticString { "\n# HELP " }
+    static var bucket: StaticString { "_bucket" }
+    static var bucketBrace: StaticString { "_bucket{" }
+    static var sum: StaticString { "_sum" }
+    static var count: StaticString { "_count" }
+    static var total: StaticString { "_total" }
+    static var created: StaticString { "_created" }
+    static var exemplarMark: StaticString { " # " }
+    static var eof: StaticString { "# EOF\n" }
+    static var counter: StaticString { "counter" }
+    static var gauge: StaticString { "gauge" }
+    static var histogram: StaticString { "histogram" }
+    static var untyped: StaticString { "untyped" }
+    static var unknown: StaticString { "unknown" }
 }

@@ -24,14 +24,17 @@ public final class HTTPMetrics: Sendable {
     let duration: MetricFamily<Histogram>
     let inFlight: Gauge
 
-    /// Registers the metrics in `registry`.
-    public init(registry: MetricRegistry, buckets: [Double] = HTTPMetrics.defaultBuckets) throws {
+    /// Registers the metrics in `registry`; with `native` options the latency histogram also
+    /// keeps native buckets (exposed in protobuf to a Prometheus with native histograms on).
+    public init(
+        registry: MetricRegistry, buckets: [Double] = HTTPMetrics.defaultBuckets, native: NativeHistogramOptions? = nil
+    ) throws {
         requests = try registry.counter(
             "http_requests_total", help: "Total number of HTTP requests by method, route and status code.",
             labelNames: ["method", "path", "status"])
         duration = try registry.histogram(
             "http_request_duration_seconds", help: "HTTP request latency in seconds by method and route.",
-            labelNames: ["method", "path"], buckets: buckets)
+            labelNames: ["method", "path"], buckets: buckets, native: native)
         inFlight = try registry.gauge("http_requests_in_flight", help: "Number of HTTP requests being served.")
     }
 

@@ -4,8 +4,9 @@ import Synchronization
 extension Router {
     /// Serves `registry` at `path` (`GET` and `HEAD`), gzip-compressed when the request accepts
     /// it (as Prometheus does). The format follows the `Accept` header
-    /// (`ExpositionFormat.negotiate(accept:)`): OpenMetrics 1.0 when the scraper
-    /// prefers it, text 0.0.4 otherwise. Not counted in the HTTP metrics by default.
+    /// (`ExpositionFormat.negotiate(accept:)`): protobuf (with native histograms) when the
+    /// scraper asks for it, OpenMetrics 1.0 when it prefers that, text 0.0.4 otherwise. Not
+    /// counted in the HTTP metrics by default.
     ///
     /// Concurrent scrapes share one render: a scrape that arrives while another renders waits
     /// for that render and is answered with the same response object, so many scrapers cost one

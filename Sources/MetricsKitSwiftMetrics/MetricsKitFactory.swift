@@ -1,5 +1,5 @@
 import CoreMetrics
-@_spi(Variants) import MetricsKit
+import MetricsKit
 import Synchronization
 
 /// A swift-metrics backend that records into a MetricsKit registry, so libraries that emit

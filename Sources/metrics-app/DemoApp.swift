@@ -21,7 +21,8 @@ final class DemoApp: Sendable {
         self.logger = logger
         self.limiter = settings.maxConcurrency > 0 ? ConcurrencyLimiter(limit: settings.maxConcurrency) : nil
 
-        let metrics = try HTTPMetrics(registry: registry, buckets: settings.buckets)
+        let metrics = try HTTPMetrics(
+            registry: registry, buckets: settings.buckets, native: settings.nativeHistograms ? NativeHistogramOptions() : nil)
         try registry.register(ProcessCollector())
         try registry.gauge(
             "metrics_app_build_info", help: "Build information of metrics-app; the value is always 1.",

@@ -54,6 +54,9 @@ struct MetricsApp: ParsableCommand {
     @Option(name: Flags.buckets.argumentName, help: Flags.buckets.help)
     var buckets: String?
 
+    @Option(name: Flags.nativeHistograms.argumentName, help: Flags.nativeHistograms.help)
+    var nativeHistograms: Bool?
+
     @Option(name: Flags.instrumentProbes.argumentName, help: Flags.instrumentProbes.help)
     var instrumentProbes: Bool?
 

@@ -30,6 +30,9 @@ enum Flags {
     static let instrumentProbes = Setting(
         "instrument-probes", default: false,
         "Also count /metrics, /health, /healthz and /readyz in the HTTP metrics (true/false).")
+    static let nativeHistograms = Setting(
+        "native-histograms", default: true,
+        "Give http_request_duration_seconds native histogram buckets besides the classic ones (true/false); a Prometheus scraping protobuf with native histograms enabled stores them.")
     static let shutdownTimeout = Setting(
         "shutdown-timeout", default: Int(HTTPServer.defaultGracePeriod.components.seconds), range: 0...3600,
         "Seconds to let in-flight requests finish after SIGTERM; keep it below the pod's terminationGracePeriodSeconds.")
@@ -68,6 +71,7 @@ struct Settings {
     var cpuWorkMilliseconds: Int
     var buckets: [Double]
     var instrumentProbes: Bool
+    var nativeHistograms: Bool
     var shutdownTimeout: Int
     var syntheticSeries: Int
     var jsonLogs: Bool
@@ -108,6 +112,7 @@ struct Settings {
             buckets = parsed.map { $0! }
         }
         instrumentProbes = try Flags.instrumentProbes.resolve(flags.instrumentProbes)
+        nativeHistograms = try Flags.nativeHistograms.resolve(flags.nativeHistograms)
         shutdownTimeout = try Flags.shutdownTimeout.resolve(flags.shutdownTimeout)
         syntheticSeries = try Flags.syntheticSeries.resolve(flags.syntheticSeries)
 

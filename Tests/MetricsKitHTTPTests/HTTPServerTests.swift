@@ -263,6 +263,34 @@ struct HTTPServerTests {
         #expect(response.text.contains("\njobs_total 1\n"))
     }
 
+    @Test func metricsServesProtobufWhenPrometheusAsksForIt() throws {
+        let registry = MetricRegistry()
+        try registry.counter("jobs_total", help: "Jobs.").increment()
+        try registry.histogram("job_seconds", help: "Jobs.", buckets: [1]).observe(0.5)
+        let server = try HTTPServer.metrics(registry, host: "127.0.0.1", port: 0)
+        defer { server.shutdown(gracePeriod: .zero) }
+        // What Prometheus 2.42 sends with --enable-feature=native-histograms.
+        let accept =
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        let plain = try RawHTTPClient.get("/metrics", port: server.port, headers: ["Accept": accept])
+        #expect(
+            plain.headers["content-type"]
+                == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited")
+        var expected: [UInt8] = []
+        registry.render(.protobuf, into: &expected)
+        #expect(plain.body == expected)
+        let compressed = try RawHTTPClient.get(
+            "/metrics", port: server.port, headers: ["Accept": accept, "Accept-Encoding": "gzip"])
+        #expect(compressed.headers["content-encoding"] == "gzip")
+        guard let gzip = Tools.find("gzip") else {
+            Issue.record("gzip not found: apt-get install -y gzip")
+            return
+        }
+        let (status, decoded) = try Tools.run(gzip, ["-dc"], input: compressed.body)
+        #expect(status == 0)
+        #expect(decoded == expected)
+    }
+
     @Test func metricsNegotiatesOpenMetricsAndShowsTraceExemplars() throws {
         let app = try TestServer()
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -135,6 +135,30 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: 4b. Native histogram observe (native buckets only, client_golang's defaults: factor
+    // 1.1, schema 3), against our classic observe and swift-prometheus' classic record, on 1
+    // and 2 threads.
+
+    let native = Fixtures.shared.mkNative
+    let classic = Fixtures.shared.mkHistogram
+    let peer = Fixtures.shared.spHistogram
+    Benchmark("native_observe_1_thread/MetricsKit", configuration: mega) { observeOnOneThread($0) { native.observe($0) } }
+    Benchmark("native_observe_1_thread/MetricsKit_classic", configuration: mega) {
+        observeOnOneThread($0) { classic.observe($0) }
+    }
+    Benchmark("native_observe_1_thread/swift-prometheus", configuration: mega) {
+        observeOnOneThread($0) { peer.record($0) }
+    }
+    Benchmark("native_observe_2_threads/MetricsKit", configuration: twoThreads) { _ in
+        observeOnTwoThreads { native.observe($0) }
+    }
+    Benchmark("native_observe_2_threads/MetricsKit_classic", configuration: twoThreads) { _ in
+        observeOnTwoThreads { classic.observe($0) }
+    }
+    Benchmark("native_observe_2_threads/swift-prometheus", configuration: twoThreads) { _ in
+        observeOnTwoThreads { peer.record($0) }
+    }
+
     // MARK: 5b. OpenMetrics scrape of 5,000 series (swift-prometheus has only 0.0.4: its emit is
     // the peer).
 
@@ -197,6 +221,28 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
+/// `benchmark.scaledIterations` observations of the shared values.
+@inline(__always)
+func observeOnOneThread(_ benchmark: Benchmark, _ observe: (Double) -> Void) {
+    let values = observations
+    for i in benchmark.scaledIterations {
+        observe(values[i & observationMask])
+    }
+}
+
+/// `twoThreadOps` observations, half on each of two threads (see `onTwoThreads`).
+@inline(__always)
+func observeOnTwoThreads(_ observe: @escaping @Sendable (Double) -> Void) {
+    let values = observations
+    let perThread = twoThreadOps / 2
+    onTwoThreads { thread in
+        let offset = thread &* 7
+        for i in 0..<perThread {
+            observe(values[(i &+ offset) & observationMask])
+        }
+    }
+}
+
 // MARK: - Two threads
 
 /// Observations per iteration of the two-thread benchmarks, both threads together.
@@ -253,6 +299,7 @@ final class Fixtures: Sendable {
     let mkCounter: MetricsKit.Counter
     let mkRequests: MetricFamily<MetricsKit.Counter>
     let mkHistogram: MetricsKit.Histogram
+    let mkNative: MetricsKit.Histogram
     let bareAtomic = BareAtomicCounter()
 
     let spRegistry = PrometheusCollectorRegistry()
@@ -266,6 +313,8 @@ final class Fixtures: Sendable {
                 "http_requests_total", help: "Total HTTP requests.", labelNames: ["method", "path", "status"])
             mkHistogram = try mkRegistry.histogram(
                 "http_request_duration_seconds", help: "Latency.", buckets: MetricsKit.Histogram.defaultBuckets)
+            mkNative = try mkRegistry.histogram(
+                "native_request_duration_seconds", help: "Latency.", buckets: [], native: NativeHistogramOptions())
         } catch {
             fatalError("MetricsKit registration failed: \(error)")
         }
