@@ -18,8 +18,9 @@ struct MetricsApp: ParsableCommand {
         abstract: "An instrumented HTTP workload for learning and testing autoscaling on custom HTTP metrics.",
         discussion: """
             Endpoints: / (demo work, GET/HEAD), /health (OK), /healthz (liveness), /readyz (readiness; \
-            503 while draining), /metrics (Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept \
-            header prefers it; gzip when Accept-Encoding allows it).
+            503 while draining), /metrics (what the Accept header asks for: protobuf with native \
+            histograms when asked for it, OpenMetrics 1.0 when preferred, else Prometheus text 0.0.4; \
+            gzip when Accept-Encoding allows it).
             Every option can also be set through the environment variable named in its help; a flag on \
             the command line wins. SIGTERM or SIGINT drains: readiness fails at once, new connections are \
             refused (the listening socket is closed), in-flight requests finish (up to --shutdown-timeout), \
