@@ -447,6 +447,11 @@ class SyncResult:
         if self.recommendation == self.current_replicas and self.metrics and all(
                 m.proposal and m.proposal.within_tolerance for m in self.metrics if m.error is None):
             parts.append("within tolerance")
+        for m in self.metrics:
+            d = m.proposal.detail if m.proposal else {}
+            if d.get("missing") or d.get("unready"):
+                what = [f"{len(d[k])} {k}" for k in ("missing", "unready") if d.get(k)]
+                parts.append(f"{' and '.join(what)} pod(s) rebalanced as upstream does")
         if self.stabilized is not None and self.stabilized != self.recommendation:
             window = "scale-down" if self.stabilized > self.recommendation else "scale-up"
             parts.append(f"held by the {window} stabilization window (recommendation "

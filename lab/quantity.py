@@ -55,10 +55,13 @@ def approx_float(text: str | int | float) -> float:
 
 
 def from_float(value: float) -> int | None:
-    """resource.NewMilliQuantity(int64(value*1000), DecimalSI) as the Prometheus Adapter builds it
-    from a sample value. None for NaN/Inf, which Go converts to an undefined int64 (the lab treats
-    such a sample as no value for that object and says so in inputs.jsonl)."""
-    if math.isnan(value) or math.isinf(value):
+    """The quantity prometheus-adapter's metricFor makes of a sample value: 0 for NaN (as the
+    adapter does: histogram_quantile over no requests is NaN), else
+    resource.NewMilliQuantity(int64(value*1000), DecimalSI). None for +-Inf, whose int64 Go leaves
+    undefined: the lab treats it as no value for that object."""
+    if math.isnan(value):
+        return 0
+    if math.isinf(value):
         return None
     v = int(value * 1000.0)  # Go's int64(float) truncates toward zero
     return max(INT64_MIN, min(INT64_MAX, v))

@@ -500,7 +500,7 @@ def test_sync_per_direction_tolerance():
 def test_quantities():
     assert quantity.milli("500m") == 500 and quantity.milli("5") == 5000 and quantity.milli("1.5k") == 1_500_000
     assert quantity.milli("100Mi") == 100 * 2**20 * 1000 and quantity.milli("0.0001") == 1
-    assert quantity.from_float(4.99999) == 4999 and quantity.from_float(float("nan")) is None
+    assert quantity.from_float(4.99999) == 4999 and quantity.from_float(float("nan")) == 0 and quantity.from_float(float("inf")) is None
     assert quantity.format_milli(500) == "500m" and quantity.format_milli(20_000_000) == "20k"
     with pytest.raises(quantity.QuantityError):
         quantity.milli("5 pods")

@@ -1,0 +1,87 @@
+"""The chart of a lab run (matplotlib): load and replicas on top, the metric against its target
+below, every scale event marked on both, the phases shaded. chart.svg and chart.png."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _num(v):
+    return None if v in ("", None) else float(v)
+
+
+def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
+    t = [float(r["t_seconds"]) for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    phases = summary.get("phases", [])
+    for i, p in enumerate(phases):
+        end = phases[i + 1]["t_seconds"] if i + 1 < len(phases) else (t[-1] if t else 0)
+        if p["rps"] > 0:
+            for ax in (top, bottom):
+                ax.axvspan(p["t_seconds"], end, color="#f2f2f2", zorder=0)
+        top.text((p["t_seconds"] + end) / 2, 1.01, f"{p['name']} ({p['rps']:g} req/s)", transform=top.get_xaxis_transform(),
+                 ha="center", va="bottom", fontsize=8, color="#555")
+
+    load_ax = top.twinx()
+    load_ax.fill_between(t, [float(r["offered_rps"]) for r in rows], step="post", color="#9ecae1", alpha=0.5,
+                         label="offered load (req/s)")
+    load_ax.set_ylabel("offered load (req/s)", color="#3182bd")
+    load_ax.tick_params(axis="y", colors="#3182bd")
+    load_ax.set_ylim(bottom=0)
+    top.set_zorder(load_ax.get_zorder() + 1)
+    top.patch.set_visible(False)
+
+    top.step(t, [int(r["desired_replicas"]) for r in rows], where="post", color="#e6550d", lw=1.2, ls="--",
+             label="desired replicas")
+    top.step(t, [int(r["current_replicas"]) for r in rows], where="post", color="#636363", lw=1.5,
+             label="replicas (spec)")
+    top.step(t, [int(r["ready_replicas"]) for r in rows], where="post", color="#31a354", lw=2.2, label="ready replicas")
+    hi = summary.get("max_replicas")
+    if hi:
+        top.axhline(hi, color="#bd0026", lw=0.8, ls=":", label=f"maxReplicas {hi}")
+    ups = [(float(e["t_seconds"]), e["to"]) for e in summary.get("events", []) if e["to"] > e["from"]]
+    downs = [(float(e["t_seconds"]), e["to"]) for e in summary.get("events", []) if e["to"] < e["from"]]
+    if ups:
+        top.scatter(*zip(*ups), marker="^", color="#e6550d", zorder=5, s=40, label="scale up")
+    if downs:
+        top.scatter(*zip(*downs), marker="v", color="#3182bd", zorder=5, s=40, label="scale down")
+    for when, _ in ups + downs:
+        bottom.axvline(when, color="#bbbbbb", lw=0.6)
+    top.set_ylabel("replicas")
+    top.set_ylim(0, max([int(r["desired_replicas"]) for r in rows] + [hi or 1]) + 1)
+    top.yaxis.get_major_locator().set_params(integer=True)
+    h1, l1 = top.get_legend_handles_labels()
+    h2, l2 = load_ax.get_legend_handles_labels()
+    top.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8, ncol=2)
+
+    values = [_num(r["metric_value"]) for r in rows]
+    targets = [_num(r["metric_target"]) for r in rows]
+    metric = next((r["metric"] for r in rows if r["metric"]), "metric")
+    bottom.plot(t, [v if v is not None else float("nan") for v in values], color="#756bb1", lw=1.8,
+                label=f"{metric} (as the HPA read it)")
+    target = next((x for x in targets if x is not None), None)
+    if target is not None:
+        bottom.axhline(target, color="#e6550d", lw=1.2, ls="--", label=f"target {target:g}")
+        bottom.axhspan(target * 0.9, target * 1.1, color="#fdd0a2", alpha=0.5, label="tolerance (10%)")
+    bottom.set_ylabel(metric.split(" ")[-1] if metric else "value")
+    bottom.set_xlabel("scenario time (s)" + (f" — ran at SPEED={summary['speed']:g}" if summary.get("speed", 1) != 1 else ""))
+    bottom.set_ylim(bottom=0)
+    bottom.legend(loc="upper right", fontsize=8)
+
+    s = summary
+    facts = [f"first scale-up {s.get('time_to_first_scale_up_seconds')}s after the load step",
+             f"steady {s.get('steady_replicas')} ready after {s.get('time_to_steady_seconds')}s",
+             f"first scale-down {s.get('load_drop_to_first_scale_down_seconds')}s after the drop",
+             f"back to {s.get('min_replicas')} after {s.get('load_drop_to_min_replicas_seconds')}s",
+             f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"]
+    fig.suptitle(f"lab scenario {s.get('scenario')}: {Path(str(s.get('hpa'))).name}\n" + "; ".join(facts), fontsize=10)
+    fig.tight_layout()
+    paths = [out / "chart.svg", out / "chart.png"]
+    fig.savefig(paths[0])
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+    return paths
