@@ -21,14 +21,18 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     for i, p in enumerate(phases):
         end = phases[i + 1]["t_seconds"] if i + 1 < len(phases) else (t[-1] if t else 0)
         if p["rps"] > 0:
-            for ax in (top, bottom):
-                ax.axvspan(p["t_seconds"], end, color="#f2f2f2", zorder=0)
+            bottom.axvspan(p["t_seconds"], end, color="#f2f2f2", zorder=0)
         top.text((p["t_seconds"] + end) / 2, 1.01, f"{p['name']} ({p['rps']:g} req/s)", transform=top.get_xaxis_transform(),
                  ha="center", va="bottom", fontsize=8, color="#555")
 
     load_ax = top.twinx()
-    load_ax.fill_between(t, [float(r["offered_rps"]) for r in rows], step="post", color="#9ecae1", alpha=0.5,
-                         label="offered load (req/s)")
+    # The offered load from the phases themselves (a step changes between two syncs).
+    lt, lv = [], []
+    for i, p in enumerate(phases):
+        end = phases[i + 1]["t_seconds"] if i + 1 < len(phases) else (t[-1] if t else 0)
+        lt += [p["t_seconds"], end]
+        lv += [p["rps"], p["rps"]]
+    load_ax.fill_between(lt, lv, color="#9ecae1", alpha=0.5, label="offered load (req/s)")
     load_ax.set_ylabel("offered load (req/s)", color="#3182bd")
     load_ax.tick_params(axis="y", colors="#3182bd")
     load_ax.set_ylim(bottom=0)
@@ -51,6 +55,13 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
         top.scatter(*zip(*downs), marker="v", color="#3182bd", zorder=5, s=40, label="scale down")
     for when, _ in ups + downs:
         bottom.axvline(when, color="#bbbbbb", lw=0.6)
+    # Why nothing moved: syncs held by a stabilization window, or limited by a policy.
+    for key, color, label in (("stabilization window", "#fdae6b", "held by a stabilization window"),
+                              ("limited by a policy", "#bcbddc", "limited by a scaling policy")):
+        spans = [i for i, r in enumerate(rows) if key in r["reason"]]
+        for n, i in enumerate(spans):
+            end = t[i + 1] if i + 1 < len(t) else t[i]
+            top.axvspan(t[i], end, ymin=0, ymax=0.04, color=color, lw=0, label=label if n == 0 else None)
     top.set_ylabel("replicas")
     top.set_ylim(0, max([int(r["desired_replicas"]) for r in rows] + [hi or 1]) + 1)
     top.yaxis.get_major_locator().set_params(integer=True)
@@ -60,14 +71,15 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
 
     values = [_num(r["metric_value"]) for r in rows]
     targets = [_num(r["metric_target"]) for r in rows]
-    metric = next((r["metric"] for r in rows if r["metric"]), "metric")
+    metric = next((r["metric"] for r in rows if r["metric"] and r["metric_value"] not in ("", None)),
+                  next((r["metric"] for r in rows if r["metric"]), "metric"))
     bottom.plot(t, [v if v is not None else float("nan") for v in values], color="#756bb1", lw=1.8,
                 label=f"{metric} (as the HPA read it)")
-    target = next((x for x in targets if x is not None), None)
+    target = next((x for x in targets if x), None)
     if target is not None:
         bottom.axhline(target, color="#e6550d", lw=1.2, ls="--", label=f"target {target:g}")
         bottom.axhspan(target * 0.9, target * 1.1, color="#fdd0a2", alpha=0.5, label="tolerance (10%)")
-    bottom.set_ylabel(metric.split(" ")[-1] if metric else "value")
+    bottom.set_ylabel(metric.split(" ")[2] if metric.count(" ") >= 2 else metric, fontsize=8)
     bottom.set_xlabel("scenario time (s)" + (f" — ran at SPEED={summary['speed']:g}" if summary.get("speed", 1) != 1 else ""))
     bottom.set_ylim(bottom=0)
     bottom.legend(loc="upper right", fontsize=8)
@@ -85,3 +97,14 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     fig.savefig(paths[1], dpi=110)
     plt.close(fig)
     return paths
+
+
+if __name__ == "__main__":  # python -m lab.chart OUT: redraw a run's chart from its outputs
+    import csv
+    import json
+    import sys
+
+    folder = Path(sys.argv[1])
+    with open(folder / "timeline.csv") as f:
+        timeline = list(csv.DictReader(f))
+    print(*draw(timeline, json.loads((folder / "summary.json").read_text()), folder))

@@ -777,6 +777,30 @@ class HorizontalController:
         result.replicas, result.value, result.proposal = p.replicas, p.usage, p
         return result
 
+    @staticmethod
+    def describe_metric(metric: dict) -> tuple[str, str, int]:
+        """(name as upstream's status messages say it, target type, target in milli or percent)."""
+        kind = metric.get("type")
+        src = metric.get(str(kind).lower()) or {}
+        target = src.get("target") or {}
+        ttype = target.get("type", "")
+        if ttype == "Utilization":
+            value = int(target.get("averageUtilization") or 0)
+        else:
+            raw = target.get("averageValue") if ttype == "AverageValue" else target.get("value")
+            value = quantity.milli(raw) if raw is not None else 0
+        if kind == "Pods":
+            name = f"pods metric {src['metric']['name']}"
+        elif kind == "Object":
+            name = f"{src['describedObject']['kind']} metric {src['metric']['name']}"
+        elif kind == "External":
+            name = f"external metric {src['metric']['name']}"
+        elif kind == "Resource":
+            name = f"{src['name']} resource" + (" utilization (percentage of request)" if ttype == "Utilization" else "")
+        else:
+            name = str(kind)
+        return name, ttype, value
+
     _FAILED_REASON = {"Pods": "FailedGetPodsMetric", "Object": "FailedGetObjectMetric",
                       "External": "FailedGetExternalMetric", "Resource": "FailedGetResourceMetric"}
 
@@ -792,7 +816,11 @@ class HorizontalController:
                 r = self.compute_replicas_for_metric(spec, m, spec_replicas, status_replicas, pods, client, tolerances, now)
             except MetricsError as e:
                 reason = self._FAILED_REASON.get(m.get("type"), "InvalidMetricSourceType")
-                r = MetricResult(str(m.get("type")), str(m.get("type")), "", 0, error=str(e))
+                try:
+                    name, ttype, target = self.describe_metric(m)
+                except (KeyError, TypeError, quantity.QuantityError):
+                    name, ttype, target = str(m.get("type")), "", 0
+                r = MetricResult(name, str(m.get("type")), ttype, target, error=str(e))
                 if invalid == 0:
                     first_error = str(e)
                     first_condition = ("ScalingActive", "False", reason,

@@ -1,9 +1,10 @@
 """summary.json from the timeline: how fast, how far, how stable, how it came back down."""
 from __future__ import annotations
 
-COLUMNS = ["t_seconds", "phase", "offered_rps", "current_replicas", "ready_replicas", "pods_with_metrics",
+# The issue's columns first, in its order; then the phase and the pod counts.
+COLUMNS = ["t_seconds", "offered_rps", "current_replicas", "ready_replicas", "pods_with_metrics",
            "recommendation", "desired_replicas", "metric", "metric_value", "metric_target", "p95_seconds",
-           "sent", "failed", "reason", "live_pods", "terminating_pods", "in_flight"]
+           "sent", "failed", "reason", "phase", "live_pods", "terminating_pods", "in_flight"]
 
 
 def scale_events(rows: list[dict]) -> list[dict]:
