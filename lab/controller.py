@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from lab import quantity
 
@@ -173,58 +173,74 @@ class ReplicaCalculator:
         return group_pods(pods, metrics, resource, self.cpu_initialization_period,
                           self.delay_of_initial_readiness_status, now)
 
-    def get_resource_replicas(self, current_replicas: int, target_utilization: int, resource: str,
-                              tolerances: Tolerances, pods: list[Pod], metrics: dict[str, PodMetric],
-                              now: float) -> Proposal:
-        if not metrics:
-            raise MetricsError(f"unable to get metrics for resource {resource}: "
-                               "no metrics returned from resource metrics API")
-        metrics = dict(metrics)
+    def _grouped(self, pods: list[Pod], metrics: dict[str, PodMetric], resource: str, now: float):
+        """groupPods, and the metrics without those of ignored and unready pods."""
         if not pods:
             raise MetricsError("no pods returned by selector while calculating replica count")
+        metrics = dict(metrics)
         ready_count, unready, missing, ignored = self._group(pods, metrics, resource, now)
         for name in ignored | unready:
             metrics.pop(name, None)
         if not metrics:
             raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-        requests = {}
-        for pod in pods:
-            if resource not in pod.requests:
-                raise MetricsError(f"missing request for {resource} in Pod {pod.name}")
-            requests[pod.name] = pod.requests[resource]
-
-        usage_ratio, utilization, raw = get_resource_utilization_ratio(metrics, requests, target_utilization)
         detail = {"ready": ready_count, "unready": sorted(unready), "missing": sorted(missing),
                   "ignored": sorted(ignored)}
+        return metrics, ready_count, unready, missing, detail
+
+    @staticmethod
+    def _propose(current_replicas: int, usage_ratio: float, usage: int, raw: int | None, ready_count: int,
+                 unready: set[str], missing: set[str], metrics: dict[str, PodMetric], detail: dict,
+                 tolerances: Tolerances, scale_down_fallback: Callable[[str], int],
+                 ratio_of: Callable[[dict[str, PodMetric]], float]) -> Proposal:
+        """The shared second half of GetResourceReplicas and calcPlainMetricReplicas: without
+        unready or missing pods, ceil(ratio * ready pods); else missing pods count as the fallback
+        (scale-down) or 0 (scale-up), unready pods as 0 on a scale-up, and the ratio is taken again;
+        a change of direction, or a change within tolerance, keeps the current count."""
+        def proposal(replicas: int, within: bool = False) -> Proposal:
+            return Proposal(replicas, usage, raw, usage_ratio, within, ready_count, detail)
+
         scale_up_with_unready = bool(unready) and usage_ratio > 1.0
         if not scale_up_with_unready and not missing:
             if tolerances.is_within(usage_ratio):
-                return Proposal(current_replicas, utilization, raw, usage_ratio, True, ready_count, detail)
-            return Proposal(ceil_int32(usage_ratio * ready_count), utilization, raw, usage_ratio, False,
-                            ready_count, detail)
-
+                return proposal(current_replicas, True)
+            return proposal(ceil_int32(usage_ratio * ready_count))
         if missing:
             if usage_ratio < 1.0:
-                # scale-down: missing pods use 100% of their request (or the target, if higher)
-                fallback = max(100, target_utilization)
                 for name in missing:
-                    metrics[name] = PodMetric(go_div(requests[name] * fallback, 100))
+                    metrics[name] = PodMetric(scale_down_fallback(name))
             elif usage_ratio > 1.0:
                 for name in missing:
                     metrics[name] = PodMetric(0)
         if scale_up_with_unready:
             for name in unready:
                 metrics[name] = PodMetric(0)
-
-        new_ratio, _, _ = get_resource_utilization_ratio(metrics, requests, target_utilization)
+        new_ratio = ratio_of(metrics)
         detail["rebalanced_ratio"] = new_ratio
         if tolerances.is_within(new_ratio) or (usage_ratio < 1.0 < new_ratio) or (usage_ratio > 1.0 > new_ratio):
-            return Proposal(current_replicas, utilization, raw, usage_ratio, tolerances.is_within(new_ratio),
-                            ready_count, detail)
+            return proposal(current_replicas, tolerances.is_within(new_ratio))
         new_replicas = ceil_int32(new_ratio * len(metrics))
         if (new_ratio < 1.0 and new_replicas > current_replicas) or (new_ratio > 1.0 and new_replicas < current_replicas):
-            return Proposal(current_replicas, utilization, raw, usage_ratio, False, ready_count, detail)
-        return Proposal(new_replicas, utilization, raw, usage_ratio, False, ready_count, detail)
+            return proposal(current_replicas)
+        return proposal(new_replicas)
+
+    def get_resource_replicas(self, current_replicas: int, target_utilization: int, resource: str,
+                              tolerances: Tolerances, pods: list[Pod], metrics: dict[str, PodMetric],
+                              now: float) -> Proposal:
+        if not metrics:
+            raise MetricsError(f"unable to get metrics for resource {resource}: "
+                               "no metrics returned from resource metrics API")
+        metrics, ready_count, unready, missing, detail = self._grouped(pods, metrics, resource, now)
+        requests = {}
+        for pod in pods:
+            if resource not in pod.requests:
+                raise MetricsError(f"missing request for {resource} in Pod {pod.name}")
+            requests[pod.name] = pod.requests[resource]
+        usage_ratio, utilization, raw = get_resource_utilization_ratio(metrics, requests, target_utilization)
+        # scale-down: a missing pod uses 100% of its request (or the target, if higher)
+        fallback = max(100, target_utilization)
+        return self._propose(current_replicas, usage_ratio, utilization, raw, ready_count, unready, missing, metrics,
+                             detail, tolerances, lambda name: go_div(requests[name] * fallback, 100),
+                             lambda m: get_resource_utilization_ratio(m, requests, target_utilization)[0])
 
     def get_raw_resource_replicas(self, current_replicas: int, target_usage: int, resource: str,
                                   tolerances: Tolerances, pods: list[Pod], metrics: dict[str, PodMetric],
@@ -242,43 +258,12 @@ class ReplicaCalculator:
 
     def calc_plain_metric_replicas(self, metrics: dict[str, PodMetric], current_replicas: int, target_usage: int,
                                    tolerances: Tolerances, pods: list[Pod], resource: str, now: float) -> Proposal:
-        metrics = dict(metrics)
-        if not pods:
-            raise MetricsError("no pods returned by selector while calculating replica count")
-        ready_count, unready, missing, ignored = self._group(pods, metrics, resource, now)
-        for name in ignored | unready:
-            metrics.pop(name, None)
-        if not metrics:
-            raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+        metrics, ready_count, unready, missing, detail = self._grouped(pods, metrics, resource, now)
         usage_ratio, usage = get_metric_usage_ratio(metrics, target_usage)
-        detail = {"ready": ready_count, "unready": sorted(unready), "missing": sorted(missing),
-                  "ignored": sorted(ignored)}
-        scale_up_with_unready = bool(unready) and usage_ratio > 1.0
-        if not scale_up_with_unready and not missing:
-            if tolerances.is_within(usage_ratio):
-                return Proposal(current_replicas, usage, None, usage_ratio, True, ready_count, detail)
-            return Proposal(ceil_int32(usage_ratio * ready_count), usage, None, usage_ratio, False, ready_count, detail)
-
-        if missing:
-            if usage_ratio < 1.0:
-                for name in missing:  # scale-down: missing pods use exactly the target
-                    metrics[name] = PodMetric(target_usage)
-            elif usage_ratio > 1.0:
-                for name in missing:  # scale-up: missing pods use nothing
-                    metrics[name] = PodMetric(0)
-        if scale_up_with_unready:
-            for name in unready:
-                metrics[name] = PodMetric(0)
-
-        new_ratio, _ = get_metric_usage_ratio(metrics, target_usage)
-        detail["rebalanced_ratio"] = new_ratio
-        if tolerances.is_within(new_ratio) or (usage_ratio < 1.0 < new_ratio) or (usage_ratio > 1.0 > new_ratio):
-            return Proposal(current_replicas, usage, None, usage_ratio, tolerances.is_within(new_ratio),
-                            ready_count, detail)
-        new_replicas = ceil_int32(new_ratio * len(metrics))
-        if (new_ratio < 1.0 and new_replicas > current_replicas) or (new_ratio > 1.0 and new_replicas < current_replicas):
-            return Proposal(current_replicas, usage, None, usage_ratio, False, ready_count, detail)
-        return Proposal(new_replicas, usage, None, usage_ratio, False, ready_count, detail)
+        # scale-down: a missing pod uses exactly the target
+        return self._propose(current_replicas, usage_ratio, usage, None, ready_count, unready, missing, metrics,
+                             detail, tolerances, lambda _name: target_usage,
+                             lambda m: get_metric_usage_ratio(m, target_usage)[0])
 
     @staticmethod
     def _ready_pods_count(pods: list[Pod]) -> int:
@@ -489,48 +474,44 @@ def calculate_scale_up_limit(current_replicas: int) -> int:
     return int(max(SCALE_UP_LIMIT_FACTOR * current_replicas, SCALE_UP_LIMIT_MINIMUM))
 
 
-def calculate_scale_up_limit_with_scaling_rules(current_replicas: int, scale_up_events: list[ScaleEvent],
-                                                scale_down_events: list[ScaleEvent], rules: dict,
-                                                now: float) -> int:
+def _policy_limit(current_replicas: int, scale_up_events: list[ScaleEvent], scale_down_events: list[ScaleEvent],
+                  rules: dict, now: float, up: bool) -> int:
+    """The replica count the policies allow, from the count at the start of each policy's period
+    (current minus what was added in it, plus what was removed in it). selectPolicy Max picks the
+    policy allowing the biggest change, Min the smallest, Disabled allows none."""
     select = rules.get("selectPolicy") or "Max"
     if select == "Disabled":
         return current_replicas
-    if select == "Min":
-        result, pick = INT32_MAX, min
-    else:
-        result, pick = INT32_MIN, max
+    biggest_change = select != "Min"
+    # Scaling up, the biggest change is the highest count; scaling down, the lowest.
+    pick = max if biggest_change == up else min
+    result = INT32_MIN if pick is max else INT32_MAX
     for policy in rules.get("policies") or []:
         added = get_replicas_change_per_period(policy["periodSeconds"], scale_up_events, now)
         deleted = get_replicas_change_per_period(policy["periodSeconds"], scale_down_events, now)
         period_start = current_replicas - added + deleted
         if policy["type"] == "Pods":
-            proposed = period_start + policy["value"]
-        else:  # Percent: rounded up, or a small percentage would never add a pod
+            proposed = period_start + policy["value"] if up else period_start - policy["value"]
+        elif up:  # rounded up, or a small percentage would never add a pod
             proposed = int(math.ceil(period_start * (1 + policy["value"] / 100)))
+        else:  # int32(float): truncated
+            proposed = int(period_start * (1 - policy["value"] / 100))
         result = pick(result, proposed)
     return result
+
+
+def calculate_scale_up_limit_with_scaling_rules(current_replicas: int, scale_up_events: list[ScaleEvent],
+                                                scale_down_events: list[ScaleEvent], rules: dict,
+                                                now: float) -> int:
+    """The most pods the scale-up rules allow."""
+    return _policy_limit(current_replicas, scale_up_events, scale_down_events, rules, now, up=True)
 
 
 def calculate_scale_down_limit_with_behaviors(current_replicas: int, scale_up_events: list[ScaleEvent],
                                               scale_down_events: list[ScaleEvent], rules: dict,
                                               now: float) -> int:
-    select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current_replicas
-    if select == "Min":
-        result, pick = INT32_MIN, max
-    else:
-        result, pick = INT32_MAX, min
-    for policy in rules.get("policies") or []:
-        added = get_replicas_change_per_period(policy["periodSeconds"], scale_up_events, now)
-        deleted = get_replicas_change_per_period(policy["periodSeconds"], scale_down_events, now)
-        period_start = current_replicas - added + deleted
-        if policy["type"] == "Pods":
-            proposed = period_start - policy["value"]
-        else:
-            proposed = int(period_start * (1 - policy["value"] / 100))  # int32(float): truncation
-        result = pick(result, proposed)
-    return result
+    """The fewest pods the scale-down rules allow."""
+    return _policy_limit(current_replicas, scale_up_events, scale_down_events, rules, now, up=False)
 
 
 def convert_desired_replicas_with_rules(current: int, desired: int, hpa_min: int, hpa_max: int) -> tuple[int, str, str]:

@@ -98,23 +98,36 @@ class PodTemplate:
         return hashlib.sha256(json.dumps(self.env, sort_keys=True).encode()).hexdigest()[:10]
 
 
+@dataclass
+class Node:
+    """What every pod of the lab shares: the binary, the scenario clock, SPEED, the container start
+    latency, the log folder, extra flags, and whom to tell when endpoints change."""
+
+    app: str
+    clock: Callable[[], float]
+    speed: float
+    start_latency: float
+    workdir: Path
+    extra_args: list[str]
+    on_change: Callable[[], None]
+
+
 class LabPod:
     """One pod: a metrics-app process and its kubelet-like prober."""
 
-    def __init__(self, name: str, template: PodTemplate, app: str, clock: Callable[[], float], speed: float,
-                 start_latency: float, workdir: Path, extra_args: list[str], on_change: Callable[[], None]) -> None:
+    def __init__(self, name: str, template: PodTemplate, node: Node) -> None:
         self.name = name
         self.template = template
-        self.app = app
-        self.clock = clock
-        self.speed = speed
-        self.start_latency = start_latency
-        self.workdir = workdir
-        self.extra_args = extra_args
-        self.on_change = on_change
+        self.app = node.app
+        self.clock = node.clock
+        self.speed = node.speed
+        self.start_latency = node.start_latency
+        self.workdir = node.workdir
+        self.extra_args = node.extra_args
+        self.on_change = node.on_change
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.created = clock()
+        self.created = self.clock()
         self.start_time = self.created
         self.phase = "Pending"
         self.ready = False
@@ -286,17 +299,9 @@ def _delete_rank(pod: LabPod) -> tuple:
 class ReplicaSet:
     """The pods of one pod template, scaled like a ReplicaSet."""
 
-    def __init__(self, template: PodTemplate, app: str, clock: Callable[[], float], speed: float,
-                 start_latency: float, workdir: Path, extra_args: list[str] | None = None,
-                 on_change: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, template: PodTemplate, node: Node) -> None:
         self.template = template
-        self.app = app
-        self.clock = clock
-        self.speed = speed
-        self.start_latency = start_latency
-        self.workdir = workdir
-        self.extra_args = extra_args or []
-        self.on_change = on_change
+        self.node = node
         self.replicas = 0
         self.pods: list[LabPod] = []  # every pod ever made, deleted ones too
         self.max_live = 0
@@ -317,13 +322,12 @@ class ReplicaSet:
             self.replicas = replicas
             live = self.live()
             for _ in range(replicas - len(live)):
-                self.pods.append(LabPod(self._name(), self.template, self.app, self.clock, self.speed,
-                                        self.start_latency, self.workdir, self.extra_args, self.on_change))
+                self.pods.append(LabPod(self._name(), self.template, self.node))
             if len(live) > replicas:
                 for pod in sorted(live, key=_delete_rank)[: len(live) - replicas]:
                     pod.delete()
             self.max_live = max(self.max_live, len(self.live()))
-        self.on_change()
+        self.node.on_change()
 
     def endpoints(self) -> list[tuple[str, str]]:
         with self._lock:
@@ -346,12 +350,10 @@ class ReplicaSet:
         return len(self.endpoints())
 
     def stop(self) -> dict[str, int | None]:
+        """End of the lab: SIGTERM to every pod still running; their exit codes (the ones deleted
+        earlier too)."""
         with self._lock:
             pods = list(self.pods)
         for p in pods:
             p.kill_now()
-        deadline = time.monotonic() + 60
-        while any(not p.gone and p.deleted_at is not None and p.exit_code is None for p in pods) \
-                and time.monotonic() < deadline:
-            time.sleep(0.1)
         return {p.name: p.exit_code for p in pods if p.proc is not None}

@@ -23,7 +23,7 @@ from lab.controller import DEFAULT_SYNC_PERIOD, HorizontalController, MetricsErr
 from lab.ksm import KubeStateMetrics
 from lab.load import LoadGenerator, percentile
 from lab.metrics_server import MetricsServer
-from lab.pods import PodTemplate, ReplicaSet
+from lab.pods import Node, PodTemplate, ReplicaSet
 from lab.prometheus import (
     ROOT, Adapter, AdapterError, Processes, adapter_rules, duration_seconds, format_duration, rate_windows_seconds,
     require_tool,
@@ -179,7 +179,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                           template.container)
 
     procs = Processes()
-    rs = ReplicaSet(template, app, clock, speed, scenario.start_latency, logs, scenario.app_args, update_targets)
+    rs = ReplicaSet(template, Node(app, clock, speed, scenario.start_latency, logs, scenario.app_args, update_targets))
     state["rs"] = rs
     ksm = KubeStateMetrics(hpa)
     config = {

@@ -97,6 +97,16 @@ RESOURCE_CASES = [
      CONTAINERS * 450),
     ("TestReplicaCalcMissingMetricsHotCpuNoChange", 3, 3, {"start": [HOT, COOL, COOL]}, ["1.0"] * 3, [100, 450], 50, 45,
      CONTAINERS * 450),
+    ("TestReplicaCalcMissingMetricsUnreadyScaleUp", 3, 4, {"readiness": [F, T, T]}, ["1.0"] * 3, [100, 2000], 50, 200,
+     CONTAINERS * 2000),
+    ("TestReplicaCalcMissingMetricsHotCpuScaleUp", 3, 4, {"readiness": [F, T, T], "start": [HOT, COOL, COOL]},
+     ["1.0"] * 3, [100, 2000], 50, 200, CONTAINERS * 2000),
+    ("TestReplicaCalcMissingMetricsUnreadyScaleDown", 4, 3, {"readiness": [F, T, T, T]}, ["1.0"] * 4, [100, 100, 100],
+     50, 10, CONTAINERS * 100),
+    ("TestReplicaCalcMissingMetricsScaleDownTargetOver100", 4, 2, {"readiness": [F, T, T, T]},
+     ["1.0", "1.0", "2.0", "2.0"], [200, 100, 100], 300, 6, CONTAINERS * 100),
+    ("TestReplicaCalcDuringRollingUpdateWithMaxSurge", 2, 2, {"phase": ["Running"] * 3}, ["1.0"] * 3, [100, 100], 50,
+     10, CONTAINERS * 100),
 ]
 
 
@@ -152,25 +162,36 @@ METRIC_CASES = [
     ("TestReplicaCalcTolerancePerPodCMObject", "objectPerPod", 4, 4, {}, [20166], None, 5000, 5042),
     ("TestReplicaCalcToleranceCMExternal", "external", 3, 3, {}, [8600], 8888, None, 8600),
     ("TestReplicaCalcTolerancePerPodCMExternal", "externalPerPod", 3, 3, {}, [8600], None, 2900, 2867),
+    ("TestPlainMetricReplicaCalcMissingMetricsNoChangeEq", "pods", 5, 5, {}, [20000, 19000, 21000], 20000, None, 20000),
+    ("TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM", "pods", 2, 2, {"phase": ["Running"] * 3}, [10000, 10000], 17000,
+     None, 10000),
+    ("TestReplicaCalcConfigurableTolerancePerPodCMObject", "objectPerPod", 4, 5, {"tolerances": (0.1, 0.01)}, [20208],
+     None, 5000, 5052),
+    ("TestReplicaCalcConfigurableToleranceCMExternal", "external", 3, 4, {"tolerances": (0.1, 0.01)}, [8900], 8800,
+     None, 8900),
+    ("TestReplicaCalcConfigurableTolerancePerPodCMExternal", "externalPerPod", 3, 4, {"tolerances": (0.1, 0.01)},
+     [8600], None, 2800, 2867),
 ]
 
 
 @pytest.mark.parametrize("case", METRIC_CASES, ids=[c[0] for c in METRIC_CASES])
 def test_metric_replicas(case):
     _, kind, current, expected, opts, levels, target, per_pod, usage = case
+    opts = dict(opts)
+    tol = Tolerances(*opts.pop("tolerances", (0.1, 0.1)))
     pods = make_pods(current, **opts)
     c = calc()
     if kind == "pods":
         metrics = {f"test-pod-{i}": PodMetric(v) for i, v in enumerate(levels)}
-        p = c.get_metric_replicas(current, target, TOL, pods, metrics, NOW)
+        p = c.get_metric_replicas(current, target, tol, pods, metrics, NOW)
     elif kind == "object":
-        p = c.get_object_metric_replicas(current, target, levels[0], TOL, pods)
+        p = c.get_object_metric_replicas(current, target, levels[0], tol, pods)
     elif kind == "objectPerPod":
-        p = c.get_object_per_pod_metric_replicas(current, per_pod, levels[0], TOL)
+        p = c.get_object_per_pod_metric_replicas(current, per_pod, levels[0], tol)
     elif kind == "external":
-        p = c.get_external_metric_replicas(current, target, levels, TOL, pods)
+        p = c.get_external_metric_replicas(current, target, levels, tol, pods)
     else:
-        p = c.get_external_per_pod_metric_replicas(current, per_pod, levels, TOL)
+        p = c.get_external_per_pod_metric_replicas(current, per_pod, levels, tol)
     assert (p.replicas, p.usage) == (expected, usage)
 
 
@@ -509,3 +530,10 @@ def test_quantities():
 def test_percent_scale_down_truncates():
     """int32(float64(periodStart) * (1 - percent/100)): 5 pods less 50% leaves 2, not 3."""
     assert calculate_scale_down_limit_with_behaviors(5, [], [], rules(0, 0, 50, 60, 0), NOW) == 2
+
+
+def test_plain_metric_missing_pod_counts_as_target_on_scale_down():
+    """calcPlainMetricReplicas: on a scale-down a pod without a metric uses exactly the target."""
+    pods = make_pods(3)
+    metrics = {"test-pod-0": PodMetric(5000), "test-pod-1": PodMetric(5000)}
+    assert calc().get_metric_replicas(3, 10000, TOL, pods, metrics, NOW).replicas == 2  # (5+5+10)/3/10 -> ceil(2.0)
