@@ -199,6 +199,14 @@ class LabPod:
             return False
 
     def _run(self) -> None:
+        try:
+            self._lifecycle()
+        except Exception as e:  # noqa: BLE001 - a broken pod must show as one, not vanish
+            with self._lock:
+                self.phase = "Failed"
+            (self.workdir / f"{self.name}.error").write_text(f"{type(e).__name__}: {e}\n")
+
+    def _lifecycle(self) -> None:
         if self._sleep(self.start_latency):
             return
         env = {k: v for k, v in os.environ.items() if not k.startswith("METRICS_APP_")}

@@ -203,7 +203,8 @@ def target_groups(sm: dict, job_targets: list[tuple[str, str, str, str]], contai
 
 
 def write_file_sd(path: Path, sm: dict, job_targets: list[tuple[str, str, str, str]], container: str) -> None:
-    """Rewrites a file_sd file atomically; Prometheus notices the change at once."""
+    """Rewrites a file_sd file atomically; Prometheus notices the change at once. One writer at a
+    time (the caller serializes)."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(target_groups(sm, job_targets, container)))
     tmp.replace(path)

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -170,10 +171,14 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     template = PodTemplate.from_deployment(manifests.deployment)
     sd_file = work / "pods.json"
     state = {"rs": None}
+    sd_lock = threading.Lock()
 
     def update_targets() -> None:
+        """Endpoints changed (pod threads and the sync loop call this): rewrite the scrape targets."""
         rs = state["rs"]
-        if rs is not None:
+        if rs is None:
+            return
+        with sd_lock:
             write_file_sd(sd_file, manifests.service_monitor,
                           [(f"127.0.0.1:{p.port}", namespace, SERVICE, p.name) for p in rs.scrape_targets()],
                           template.container)
