@@ -327,6 +327,11 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                                                                        for r in rows):
                 settle_seen = True
             next_sync += DEFAULT_SYNC_PERIOD
+        # The decisions as kube-state-metrics names, read back from the lab's own Prometheus.
+        time.sleep(2 * interval / speed)
+        seen = prom.query(f'kube_horizontalpodautoscaler_status_current_replicas'
+                          f'{{namespace="{namespace}",horizontalpodautoscaler="{hpa["metadata"]["name"]}"}}')
+        result["prometheus_kube_state_metrics_current_replicas"] = float(seen[0]["value"][1]) if seen else None
         say(f"lab: scenario done after {clock() - start:.0f} scenario seconds "
             f"({(clock() - start) / speed:.0f} s wall); draining")
     except KeyboardInterrupt:

@@ -42,7 +42,18 @@ def summarize(rows: list[dict], scenario, manifests, speed: float, counts: dict,
                     t_steady = r["t_seconds"]
                 elif not ok:
                     t_steady = None
-            time_to_steady = since(t_steady, load_start)
+            time_to_steady = since(t_steady, peak_phase["t_seconds"])
+    per_phase = []
+    for i, p in enumerate(phase_starts):
+        end = phase_starts[i + 1]["t_seconds"] if i + 1 < len(phase_starts) else float("inf")
+        in_phase = [r for r in rows if p["t_seconds"] <= r["t_seconds"] < end]
+        first = next((e for e in events if p["t_seconds"] <= e["t_seconds"] < end), None)
+        per_phase.append({
+            "name": p["name"], "rps": p["rps"], "start_seconds": p["t_seconds"],
+            "ready_replicas_at_end": in_phase[-1]["ready_replicas"] if in_phase else None,
+            "max_replicas": max((r["current_replicas"] for r in in_phase), default=None),
+            "first_scale_event_after_seconds": since(first["t_seconds"] if first else None, p["t_seconds"]),
+        })
     directions = [1 if e["to"] > e["from"] else -1 for e in events]
     changes = sum(1 for a, b in zip(directions, directions[1:]) if a != b)
     first_down = back_to_min = None
@@ -62,9 +73,9 @@ def summarize(rows: list[dict], scenario, manifests, speed: float, counts: dict,
         "duration_seconds": rows[-1]["t_seconds"] if rows else 0,
         "load_start_seconds": load_start,
         "load_drop_seconds": drop,
-        "time_to_first_scale_up_seconds": since(first_up, load_start),
-        "steady_replicas": steady,
-        "time_to_steady_seconds": time_to_steady,
+        "time_to_first_scale_up_seconds": since(first_up, load_start),  # from the first load step
+        "steady_replicas": steady,  # ready at the end of the busiest phase
+        "time_to_steady_seconds": time_to_steady,  # from the start of the busiest phase
         "peak_replicas": peak,
         "max_live_pods": max_live,
         "never_above_max_replicas": peak <= hi and max_live <= hi,
@@ -77,5 +88,6 @@ def summarize(rows: list[dict], scenario, manifests, speed: float, counts: dict,
         "failures": counts.get("failures", {}),
         "pods_exit_codes": sorted(set(str(c) for c in exit_codes.values())),
         "phases": phase_starts,
+        "per_phase": per_phase,
         "events": events,
     }
