@@ -90,7 +90,7 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
              f"first scale-down {s.get('load_drop_to_first_scale_down_seconds')}s after the drop",
              f"back to {s.get('min_replicas')} after {s.get('load_drop_to_min_replicas_seconds')}s",
              f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"]
-    fig.suptitle(f"lab scenario {s.get('scenario')}: {Path(str(s.get('hpa'))).name}\n" + "; ".join(facts), fontsize=10)
+    fig.suptitle(f"lab scenario {s.get('scenario')}: HPA from {s.get('hpa')}\n" + "; ".join(facts), fontsize=10)
     fig.tight_layout()
     paths = [out / "chart.svg", out / "chart.png"]
     fig.savefig(paths[0])

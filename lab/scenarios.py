@@ -155,7 +155,7 @@ def load_manifests(scenario: Scenario, kubectl: str, hpa_file: str | None = None
         if not path.exists():
             raise ScenarioError(f"HPA manifest {source} not found")
         auto = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        source = str(path)
+        source = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     else:
         auto = objects
         source = f"{scenario.deploy} (kustomize)"
