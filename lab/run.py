@@ -394,7 +394,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab: FAIL {e}", file=sys.stderr)
         return 1
     out = Path(args.out) if args.out else ROOT / ".build-lab" / scenario.name
-    summary = run(scenario, manifests, args.speed, out, args.app, args.prometheus, args.quiet)
+    try:
+        summary = run(scenario, manifests, args.speed, out, args.app, args.prometheus, args.quiet)
+    except (RuntimeError, OSError, ValueError) as e:  # Prometheus or a pod did not come up, a bad template
+        print(f"lab: FAIL {e}", file=sys.stderr)
+        return 1
     return 1 if summary.get("interrupted") else 0
 
 
