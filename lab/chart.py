@@ -2,6 +2,7 @@
 below, every scale event marked on both, the phases shaded. chart.svg and chart.png."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -69,6 +70,18 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     h2, l2 = load_ax.get_legend_handles_labels()
     top.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8, ncol=2)
 
+    series = {}
+    for i, r in enumerate(rows):
+        for name, value, target, _replicas in json.loads(r.get("all_metrics") or "[]"):
+            series.setdefault(name, [None] * len(rows))[i] = None if value is None or not target else value / target
+    if len(series) > 1:  # several metrics: each against its own target
+        for (name, ratios), color in zip(series.items(), ("#756bb1", "#e7298a", "#66a61e", "#a6761d")):
+            bottom.plot(t, [v if v is not None else float("nan") for v in ratios], color=color, lw=1.8,
+                        label=f"{name} / its target")
+        bottom.axhline(1.0, color="#e6550d", lw=1.2, ls="--", label="target")
+        bottom.axhspan(0.9, 1.1, color="#fdd0a2", alpha=0.5, label="tolerance (10%)")
+        bottom.set_ylabel("metric / target", fontsize=8)
+        return _finish(fig, top, bottom, summary, out)
     values = [_num(r["metric_value"]) for r in rows]
     targets = [_num(r["metric_target"]) for r in rows]
     metric = next((r["metric"] for r in rows if r["metric"] and r["metric_value"] not in ("", None)),
@@ -80,17 +93,22 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
         bottom.axhline(target, color="#e6550d", lw=1.2, ls="--", label=f"target {target:g}")
         bottom.axhspan(target * 0.9, target * 1.1, color="#fdd0a2", alpha=0.5, label="tolerance (10%)")
     bottom.set_ylabel(metric.split(" ")[2] if metric.count(" ") >= 2 else metric, fontsize=8)
+    return _finish(fig, top, bottom, summary, out)
+
+
+def _finish(fig, top, bottom, summary: dict, out: Path) -> list[Path]:
     bottom.set_xlabel("scenario time (s)" + (f" — ran at SPEED={summary['speed']:g}" if summary.get("speed", 1) != 1 else ""))
     bottom.set_ylim(bottom=0)
     bottom.legend(loc="upper right", fontsize=8)
 
     s = summary
     facts = [f"first scale-up {s.get('time_to_first_scale_up_seconds')}s after the load step",
-             f"steady {s.get('steady_replicas')} ready after {s.get('time_to_steady_seconds')}s",
+             f"steady {s.get('steady_replicas')} ready {s.get('time_to_steady_seconds')}s into the busiest step",
              f"first scale-down {s.get('load_drop_to_first_scale_down_seconds')}s after the drop",
              f"back to {s.get('min_replicas')} after {s.get('load_drop_to_min_replicas_seconds')}s",
              f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"]
-    fig.suptitle(f"lab scenario {s.get('scenario')}: HPA from {s.get('hpa')}\n" + "; ".join(facts), fontsize=10)
+    fig.suptitle(f"lab scenario {s.get('scenario')}: HPA from {s.get('hpa')}\n" + "; ".join(facts[:3]) + "\n"
+                 + "; ".join(facts[3:]), fontsize=10)
     fig.tight_layout()
     paths = [out / "chart.svg", out / "chart.png"]
     fig.savefig(paths[0])
@@ -101,10 +119,20 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
 
 if __name__ == "__main__":  # python -m lab.chart OUT: redraw a run's chart from its outputs
     import csv
-    import json
     import sys
+
+    from lab import quantity
 
     folder = Path(sys.argv[1])
     with open(folder / "timeline.csv") as f:
         timeline = list(csv.DictReader(f))
+    if timeline and "all_metrics" not in timeline[0] and (folder / "inputs.jsonl").exists():
+        # A run from before the column existed: take every metric from inputs.jsonl.
+        for row, line in zip(timeline, (folder / "inputs.jsonl").read_text().splitlines()):
+            ms = json.loads(line)["metrics"]
+            scale = [1 if m["target_type"] == "Utilization" else 1000 for m in ms]
+            row["all_metrics"] = json.dumps([
+                [m["name"], None if m["value"] is None else m["value"] / k,
+                 m["target"] if k == 1 else quantity.milli(m["target"]) / 1000, m["replicas"]]
+                for m, k in zip(ms, scale)])
     print(*draw(timeline, json.loads((folder / "summary.json").read_text()), folder))

@@ -295,6 +295,9 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                 "live_pods": len([s for s in states if not s["deleted"]]),
                 "terminating_pods": len([s for s in states if s["deleted"]]),
                 "in_flight": counts["in_flight"],
+                "all_metrics": json.dumps([
+                    [m.name, None if m.value is None else m.value / (1 if m.target_type == "Utilization" else 1000),
+                     m.target / (1 if m.target_type == "Utilization" else 1000), m.replicas] for m in sync.metrics]),
             }
             rows.append(row)
             inputs.write(json.dumps({

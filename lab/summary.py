@@ -4,7 +4,8 @@ from __future__ import annotations
 # The columns first, in its order; then the phase and the pod counts.
 COLUMNS = ["t_seconds", "offered_rps", "current_replicas", "ready_replicas", "pods_with_metrics",
            "recommendation", "desired_replicas", "metric", "metric_value", "metric_target", "p95_seconds",
-           "sent", "failed", "reason", "phase", "live_pods", "terminating_pods", "in_flight"]
+           "sent", "failed", "reason", "phase", "live_pods", "terminating_pods", "in_flight",
+           "all_metrics"]  # JSON: [[name, value, target, replicas it proposed], ...] for every metric
 
 
 def scale_events(rows: list[dict]) -> list[dict]:
