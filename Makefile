@@ -11,6 +11,7 @@ APP_ARGS ?=
 
 include mk/docs.mk
 include mk/ship.mk
+include mk/examples.mk
 include mk/lab.mk
 
 .PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean
@@ -65,4 +66,4 @@ bench-http: release deps-bench-http ## wrk against metrics-app and nginx (the ce
 	scripts/bench-http.sh
 
 clean: ## Remove build products
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Examples/*/.build

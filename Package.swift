@@ -18,14 +18,14 @@ let package = Package(
     ],
     targets: [
         // The client library: no package dependencies, only the standard library,
-        // Synchronization and the C library.
-        .target(name: "MetricsKit"),
+        // Synchronization, the C library and zlib (gzip for scrapes).
+        .target(name: "MetricsKit", dependencies: ["CZlib"]),
         // libmicrohttpd and zlib, from Debian's -dev packages.
         .systemLibrary(
             name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // An HTTP server over libmicrohttpd that serves a registry and instruments requests.
-        .target(name: "MetricsKitHTTP", dependencies: ["MetricsKit", "CMicroHTTPD", "CZlib"]),
+        .target(name: "MetricsKitHTTP", dependencies: ["MetricsKit", "CMicroHTTPD"]),
         // A swift-metrics backend, separate so MetricsKit itself keeps no dependencies.
         .target(
             name: "MetricsKitSwiftMetrics",

@@ -23,6 +23,10 @@ OPS = {
     "render_openmetrics_5000_series": 1,
     "render_1000_series": 1,
     "render_5000_series": 1,
+    "scrape_1000_series": 1,
+    "scrape_5000_series": 1,
+    "scrape_gzip_1000_series": 1,
+    "scrape_gzip_5000_series": 1,
 }
 
 WALL_CLOCK = "Time (wall clock)"
@@ -125,6 +129,26 @@ def main():
     rows.append(["mallocs per scrape, 1,000 series", number(ours_1k), number(peer_1k), number(ratio(ours_1k, peer_1k)), "-"])
     rows.append(["mallocs per scrape, 5,000 series", number(ours_5k), number(peer_5k), number(ratio(ours_5k, peer_5k)),
                  verdict("MetricsKit <= its 1,000-series count", flat)])
+
+    # The scrape API against MetricsKit's own render (the peer has no scrape API or gzip).
+    for count in ("1000", "5000"):
+        label = f"{int(count):,}"
+        scrape, plain = per_op(f"scrape_{count}_series", "MetricsKit"), per_op(f"render_{count}_series", "MetricsKit")
+        rows.append([f"scrape API, {label} series, plain (peer: MetricsKit render alone), us/scrape",
+                     number(scrape, 1e-3), number(plain, 1e-3), number(ratio(scrape, plain)), "-"])
+        gzipped = per_op(f"scrape_gzip_{count}_series", "MetricsKit")
+        rows.append([f"scrape API, {label} series, render + gzip, us/scrape", number(gzipped, 1e-3), "n/a", "n/a", "-"])
+    scrape_1k, scrape_5k = mallocs("scrape_1000_series", "MetricsKit"), mallocs("scrape_5000_series", "MetricsKit")
+    gzip_1k, gzip_5k = mallocs("scrape_gzip_1000_series", "MetricsKit"), mallocs("scrape_gzip_5000_series", "MetricsKit")
+    rows.append(["scrape API mallocs per scrape, 1,000 series (peer: render alone)", number(scrape_1k), number(ours_1k),
+                 number(ratio(scrape_1k, ours_1k)), "-"])
+    rows.append(["scrape API mallocs per scrape, 5,000 series (peer: render alone)", number(scrape_5k), number(ours_5k),
+                 number(ratio(scrape_5k, ours_5k)),
+                 verdict("no more than at 1,000 series (none per sample)",
+                         scrape_5k <= scrape_1k if scrape_1k is not None and scrape_5k is not None else None)])
+    rows.append(["scrape API + gzip mallocs per scrape, 1,000 / 5,000 series", f"{number(gzip_1k)} / {number(gzip_5k)}",
+                 "n/a", "n/a",
+                 verdict("5,000 <= 1,000", gzip_5k <= gzip_1k if gzip_1k is not None and gzip_5k is not None else None)])
 
     ours_mem, peer_mem = memory.get("metricskit"), memory.get("swift-prometheus")
     rows.append(["memory per labeled counter series (100,000 series), bytes", number(ours_mem), number(peer_mem),

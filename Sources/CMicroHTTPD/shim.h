@@ -7,11 +7,33 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <microhttpd.h>
 
-// MHD_get_daemon_info is variadic, so Swift cannot call it: the bound port through a wrapper.
-static inline uint16_t metricskit_mhd_bound_port(struct MHD_Daemon *daemon) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
+// MHD_get_connection_info is variadic, so Swift cannot call it: wrappers for what the server reads.
+static inline int metricskit_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? info->connect_fd : -1;
+}
+
+static inline void *metricskit_mhd_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+// Bytes received on a socket and not read yet (ioctl is variadic).
+static inline int metricskit_unread_bytes(int fd) {
+    int unread = 0;
+    return ioctl(fd, FIONREAD, &unread) == 0 ? unread : 0;
+}
+
+// The first argument of a log message (libmicrohttpd's error-response message starts with the
+// status code), read from a copy so the caller can still format the message.
+static inline unsigned metricskit_first_unsigned_argument(va_list arguments) {
+    va_list copy;
+    va_copy(copy, arguments);
+    unsigned value = va_arg(copy, unsigned);
+    va_end(copy);
+    return value;
 }
 #endif

@@ -107,7 +107,9 @@ public class MetricSeries: @unchecked Sendable {
 /// A counter only goes up. An increment that is negative, NaN or infinite is refused: the
 /// counter keeps its value and the refusal is counted in
 /// `metricskit_rejected_updates_total{metric="<name>",reason="invalid_value"}`.
-/// It never traps.
+/// It never traps, and never wraps: the whole-number part saturates at 2^63
+/// (9223372036854775808); an increment that would take it past that leaves it there and is
+/// counted as `invalid_value` too.
 public final class Counter: MetricSeries, @unchecked Sendable {
     @usableFromInline let whole = Atomic<UInt64>(0)
     @usableFromInline let fractionBits = Atomic<UInt64>(0)
@@ -116,21 +118,50 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         super.init(descriptor: descriptor, labelValues: labelValues)
     }
 
+    /// Where the whole-number part saturates. Every add is at most `Int.max` (2^63 - 1), so
+    /// from at most here one add cannot wrap the 64-bit word.
+    @usableFromInline static let saturation: UInt64 = 1 << 63
+
     /// Adds one.
     @inlinable
     public func increment() {
-        whole.wrappingAdd(1, ordering: .relaxed)
+        addWhole(1)
     }
 
     /// Adds a whole number. A negative amount is refused and counted.
     @inlinable
     public func increment(by amount: Int) {
         if amount >= 0 {
-            whole.wrappingAdd(UInt64(truncatingIfNeeded: amount), ordering: .relaxed)
+            addWhole(UInt64(truncatingIfNeeded: amount))
         } else {
             rejectInvalidValue()
         }
     }
+
+    @inlinable
+    @inline(__always)
+    func addWhole(_ amount: UInt64) {
+        let (old, new) = whole.wrappingAdd(amount, ordering: .relaxed)
+        if new > Counter.saturation || new < old { saturate() }
+    }
+
+    /// Brings the whole-number part back to the saturation point (readers never see more than
+    /// it, so the value does not go down) and counts the refused increment.
+    @usableFromInline
+    @inline(never)
+    func saturate() {
+        var current = whole.load(ordering: .relaxed)
+        while current != Counter.saturation {
+            let (exchanged, original) = whole.weakCompareExchange(
+                expected: current, desired: Counter.saturation, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+        descriptor.countRejection(.invalidValue)
+    }
+
+    /// The whole-number part as readers see it.
+    var wholeValue: UInt64 { min(whole.load(ordering: .relaxed), Counter.saturation) }
 
     /// Adds `amount`. Whole amounts take the atomic-add path, fractional ones a CAS loop.
     /// A negative, NaN or infinite amount is refused and counted; the value is unchanged.
@@ -138,7 +169,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
     public func increment(by amount: Double) {
         // NaN fails the first comparison, +Inf the second.
         if amount >= 0, amount < 9_007_199_254_740_992, amount.rounded(.towardZero) == amount {
-            whole.wrappingAdd(UInt64(amount), ordering: .relaxed)
+            addWhole(UInt64(amount))
         } else {
             addFraction(amount)
         }
@@ -172,7 +203,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
 
     /// The current value.
     public var value: Double {
-        Double(whole.load(ordering: .relaxed)) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
+        Double(wholeValue) + Double(bitPattern: fractionBits.load(ordering: .relaxed))
     }
 
     /// Sets the value back to 0, which Prometheus reads as a counter reset (swift-metrics'
@@ -187,7 +218,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
         appendSamplePrefix(options.isOpenMetrics ? descriptor.totalNameBytes : descriptor.nameBytes, into: &buffer)
         let fraction = fractionBits.load(ordering: .relaxed)
         if fraction == 0 {
-            TextWriter.append(whole.load(ordering: .relaxed), to: &buffer)
+            TextWriter.append(wholeValue, to: &buffer)
         } else {
             TextWriter.append(value, to: &buffer)
         }

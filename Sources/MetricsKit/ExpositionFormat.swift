@@ -26,13 +26,11 @@ public enum ExpositionFormat: Sendable, Hashable, CaseIterable {
         for range in accept.split(separator: ",") {
             let parameters = range.split(separator: ";").map { $0.trimmed.lowercased() }
             guard let mediaType = parameters.first else { continue }
-            var q = 1.0
+            let q = QualityValue.of(parameters: parameters.dropFirst())
             var version: String?
             for parameter in parameters.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmed }
-                guard pair.count == 2 else { continue }
-                if pair[0] == "q" { q = Double(pair[1]) ?? 0 }
-                if pair[0] == "version" { version = pair[1] }
+                if pair.count == 2 && pair[0] == "version" { version = pair[1] }
             }
             guard q > 0 else { continue }
             let format: ExpositionFormat?
@@ -68,7 +66,8 @@ struct RenderOptions {
 }
 
 extension StringProtocol {
-    fileprivate var trimmed: String {
+    /// Without leading and trailing spaces and tabs (header parameters).
+    var trimmed: String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }

@@ -316,24 +316,33 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
 /// Helpers that build bucket bounds.
 extension Histogram {
-    /// `count` bounds starting at `start`, each `width` above the previous.
+    /// The most bounds the bucket generators make (each bucket is a series per label set).
+    public static let maxGeneratedBuckets = 1000
+
+    /// `count` bounds (1 to ``maxGeneratedBuckets``) starting at `start`, each `width` above the
+    /// previous. Throws when a bound would not be finite or not above the one before.
     public static func linearBuckets(start: Double, width: Double, count: Int) throws(MetricsKitError) -> [Double] {
-        guard count >= 1, width > 0, start.isFinite, width.isFinite else {
+        guard (1...maxGeneratedBuckets).contains(count), width > 0, start.isFinite, width.isFinite else {
             throw MetricsKitError(
                 .invalidParameter, metric: "linearBuckets",
-                reason: "needs count >= 1 and a finite width > 0 (got start \(start), width \(width), count \(count))")
+                reason:
+                    "needs count from 1 to \(maxGeneratedBuckets) and a finite width > 0 (got start \(start), width \(width), count \(count))"
+            )
         }
-        return (0..<count).map { start + Double($0) * width }
+        return try generated((0..<count).map { start + Double($0) * width }, metric: "linearBuckets")
     }
 
-    /// `count` bounds starting at `start` (> 0), each `factor` (> 1) times the previous.
+    /// `count` bounds (1 to ``maxGeneratedBuckets``) starting at `start` (> 0), each `factor`
+    /// (> 1) times the previous. Throws when a bound would overflow to infinity.
     public static func exponentialBuckets(start: Double, factor: Double, count: Int) throws(MetricsKitError)
         -> [Double]
     {
-        guard count >= 1, start > 0, factor > 1, start.isFinite, factor.isFinite else {
+        guard (1...maxGeneratedBuckets).contains(count), start > 0, factor > 1, start.isFinite, factor.isFinite else {
             throw MetricsKitError(
                 .invalidParameter, metric: "exponentialBuckets",
-                reason: "needs count >= 1, start > 0 and factor > 1 (got start \(start), factor \(factor), count \(count))")
+                reason:
+                    "needs count from 1 to \(maxGeneratedBuckets), start > 0 and factor > 1 (got start \(start), factor \(factor), count \(count))"
+            )
         }
         var bounds: [Double] = []
         var bound = start
@@ -341,7 +350,18 @@ extension Histogram {
             bounds.append(bound)
             bound *= factor
         }
-        return bounds
+        return try generated(bounds, metric: "exponentialBuckets")
+    }
+
+    /// Generated bounds, checked: all finite (a last one at +Inf is an overflow here, not the
+    /// implied bucket), strictly ascending.
+    private static func generated(_ bounds: [Double], metric: String) throws(MetricsKitError) -> [Double] {
+        if let overflow = bounds.firstIndex(where: { !$0.isFinite }) {
+            throw MetricsKitError(
+                .invalidParameter, metric: metric,
+                reason: "bound \(overflow + 1) of \(bounds.count) is not finite (\(bounds[overflow])); use fewer buckets")
+        }
+        return try validatedBuckets(bounds, metric: metric)
     }
 
     /// Validates bucket bounds: finite, strictly ascending; a trailing `+Inf` is dropped

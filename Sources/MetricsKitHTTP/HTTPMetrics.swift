@@ -9,7 +9,10 @@ import MetricsKit
 /// | `http_requests_in_flight` | gauge | none |
 ///
 /// `path` is the matched route, never the raw URL; requests to unknown paths share the value
-/// ``unmatchedPath``. Methods outside the standard set share `OTHER`. So the number of series
+/// ``unmatchedPath``, and so do requests the HTTP layer refuses before routing (400 for
+/// ambiguous framing or a control byte in the path, libmicrohttpd's own 400/413/414/431/505;
+/// those libmicrohttpd answers itself have `method="OTHER"`, as it does not report their
+/// method, and no latency observation). Methods outside the standard set share `OTHER`. So the number of series
 /// is bounded by routes x methods x statuses, whatever clients send.
 public final class HTTPMetrics: Sendable {
     /// The `path` label value of requests that matched no route.
@@ -46,6 +49,12 @@ public final class HTTPMetrics: Sendable {
         let exemplar = ["trace_id": traceID, "span_id": Self.newSpanID()]
         counter.increment(by: 1, exemplar: exemplar)
         histogram.observe(seconds, exemplar: exemplar)
+    }
+
+    /// Counts a request the HTTP layer refused before any route saw it (libmicrohttpd's own
+    /// 400, 413, 414, 431 and 505 answers): `http_requests_total{method="OTHER",path="unmatched"}`.
+    func countRefused(status: Int) {
+        requests.labels("OTHER", Self.unmatchedPath, Self.statusText(status)).increment()
     }
 
     /// The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or nil.

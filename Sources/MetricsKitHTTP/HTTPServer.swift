@@ -17,6 +17,17 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 /// `HEAD`, 404/405 answers, limits against hostile clients, responses that arrive later
 /// without holding a thread, request metrics, and a graceful shutdown.
 ///
+/// Against hostile clients: a request must complete its headers within ``Configuration/headerTimeout``
+/// (counted from the connection's start or its previous response) and its body within
+/// ``Configuration/bodyTimeout``, or the connection is closed; one client address may hold at
+/// most ``Configuration/connectionsPerClientLimit`` connections. Requests whose length is
+/// ambiguous (conflicting `Content-Length` fields, `Content-Length` with `Transfer-Encoding`, a
+/// `Transfer-Encoding` other than `chunked`, a header name that is not a token), HTTP/1.1
+/// requests without `Host`, and paths with a control byte (raw or percent-encoded, such as
+/// `%00`) are answered 400 and the connection closed. Error answers are sent in full before a
+/// graceful close (no reset). The listening socket is exclusive (no `SO_REUSEPORT`), and is
+/// closed at the start of ``shutdown(gracePeriod:)``, so new connections are refused at once.
+///
 /// ```swift
 /// let server = try HTTPServer.metrics(registry, port: 9100)   // serves /metrics, one call
 /// ```
@@ -34,9 +45,19 @@ public final class HTTPServer: @unchecked Sendable {
         /// Memory per connection for the request line, headers and buffers. A request whose
         /// headers do not fit is answered 431.
         public var connectionMemoryLimit = 16 * 1024
-        /// Seconds a connection may stay idle (or trickle bytes too slowly to finish) before it
-        /// is closed.
+        /// Most connections one client address may hold at once (libmicrohttpd's per-IP limit);
+        /// further ones are closed at accept. 0: no limit. Behind a proxy every connection comes
+        /// from the proxy's address.
+        public var connectionsPerClientLimit = 1024
+        /// Seconds a connection may stay idle (no bytes moving either way) before it is closed.
         public var connectionTimeout = 15
+        /// Seconds a client has to send complete request headers, from the connection's start or
+        /// from its previous response (so it also bounds a keep-alive connection's idle time);
+        /// then the connection is closed. Trickling bytes does not extend it. 0: no deadline.
+        public var headerTimeout = 10
+        /// Seconds a client has to send a request's body once its headers are in; then the
+        /// connection is closed. 0: no deadline.
+        public var bodyTimeout = 30
         /// Largest request body accepted; a larger one is answered 413.
         public var maxBodySize = 1 << 20
         /// Request metrics; nil serves without them.
@@ -53,7 +74,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: Configuration
     let router: Router
     private var daemon: OpaquePointer?
-    private var listenSocket: Int32 = -1
+    private var connections: ConnectionTable?
     private let requestsInFlight = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     /// Requests waiting for a later response, so a shutdown past its deadline can answer them.
@@ -72,53 +93,65 @@ public final class HTTPServer: @unchecked Sendable {
     /// until ``shutdown(gracePeriod:)``.
     public func start() throws {
         guard daemon == nil else { return }
+        try configuration.validate()
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
+        // The server binds the socket itself: bind errors get their real reason, and the socket
+        // has SO_REUSEADDR (restart while old connections linger) but never SO_REUSEPORT, so a
+        // second process cannot listen on the same port and take half the connections.
+        let listening = try address.listen(backlog: 1024, description: "\(configuration.host):\(configuration.port)")
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_TURBO.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+        let table = ConnectionTable(headerTimeout: configuration.headerTimeout, bodyTimeout: configuration.bodyTimeout)
+        connections = table
         // libmicrohttpd's threads call back into the server until MHD_stop_daemon returns, so a
         // running server keeps itself alive; shutdown() lets go.
         let retained = Unmanaged.passRetained(self)
         let context = retained.toOpaque()
-        let started: OpaquePointer? = address.withPointer { sockaddr in
-            // One thread is the daemon's own polling thread; a pool of one would be ignored.
-            var options: [MHD_OptionItem] =
-                configuration.threads > 1
-                ? [MHD_OptionItem(option: MHD_OPTION.THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil)]
-                : []
-            options += [
-                MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
-                MHD_OptionItem(
-                    option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
-                MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT, value: configuration.connectionTimeout, ptr_value: nil),
-                // Two-pointer options: the function goes in `value`, its closure in `ptr_value`.
-                MHD_OptionItem(
-                    option: MHD_OPTION.NOTIFY_COMPLETED,
-                    value: Int(bitPattern: unsafeBitCast(requestCompleted, to: UnsafeRawPointer.self)),
-                    ptr_value: context),
-                MHD_OptionItem(option: MHD_OPTION.SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: sockaddr)),
-                MHD_OptionItem(option: MHD_OPTION.LISTENING_ADDRESS_REUSE, value: 1, ptr_value: nil),
-                MHD_OptionItem(option: MHD_OPTION.LISTEN_BACKLOG_SIZE, value: 1024, ptr_value: nil),
-                MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil),
-            ]
-            return options.withUnsafeMutableBufferPointer { items in
-                withVaList([
-                    Int32(MHD_OPTION.ARRAY.rawValue), OpaquePointer(items.baseAddress!), Int32(MHD_OPTION.END.rawValue),
-                ]) { arguments in
-                    MHD_start_daemon_va(
-                        flags, UInt16(truncatingIfNeeded: configuration.port), nil, nil, accessHandler, context,
-                        arguments)
-                }
+        func callback<F>(_ function: F) -> Int { Int(bitPattern: unsafeBitCast(function, to: UnsafeRawPointer.self)) }
+        // The logger first, so it gets every message. One thread is the daemon's own polling
+        // thread; a pool of one would be ignored.
+        var options = [MHD_OptionItem(option: MHD_OPTION.EXTERNAL_LOGGER, value: callback(libraryMessage), ptr_value: context)]
+        if configuration.threads > 1 {
+            options.append(MHD_OptionItem(option: MHD_OPTION.THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
+        }
+        options += [
+            MHD_OptionItem(option: MHD_OPTION.LISTEN_SOCKET, value: Int(listening), ptr_value: nil),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+            MHD_OptionItem(
+                option: MHD_OPTION.PER_IP_CONNECTION_LIMIT, value: configuration.connectionsPerClientLimit,
+                ptr_value: nil),
+            MHD_OptionItem(
+                option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT, value: configuration.connectionTimeout, ptr_value: nil),
+            // Strict: HTTP/1.1 without Host, and spaces in the request target, are answered 400.
+            MHD_OptionItem(option: MHD_OPTION.STRICT_FOR_CLIENT, value: 1, ptr_value: nil),
+            // Two-pointer options: the function goes in `value`, its closure in `ptr_value`.
+            MHD_OptionItem(option: MHD_OPTION.NOTIFY_COMPLETED, value: callback(requestCompleted), ptr_value: context),
+            MHD_OptionItem(option: MHD_OPTION.NOTIFY_CONNECTION, value: callback(connectionChanged), ptr_value: context),
+            MHD_OptionItem(option: MHD_OPTION.URI_LOG_CALLBACK, value: callback(requestLineRead), ptr_value: context),
+            MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil),
+        ]
+        let started: OpaquePointer? = options.withUnsafeMutableBufferPointer { items in
+            withVaList([
+                Int32(MHD_OPTION.ARRAY.rawValue), OpaquePointer(items.baseAddress!), Int32(MHD_OPTION.END.rawValue),
+            ]) { arguments in
+                MHD_start_daemon_va(flags, 0, nil, nil, accessHandler, context, arguments)
             }
         }
         guard let started else {
+            // libmicrohttpd closes the listening socket on its failure paths.
             retained.release()
+            table.stop()
+            connections = nil
             throw HTTPServerError(
-                description: "could not listen on \(configuration.host):\(configuration.port) (address in use, or not permitted)")
+                description:
+                    "libmicrohttpd could not start serving \(configuration.host):\(configuration.port) with \(configuration.threads) threads (see its message above)"
+            )
         }
         daemon = started
         selfReference = retained
-        port = Int(metricskit_mhd_bound_port(started))
+        port = address.boundPort(of: listening)
     }
 
     /// Whether the server is draining: refusing new connections and finishing what it has.
@@ -127,14 +160,18 @@ public final class HTTPServer: @unchecked Sendable {
     /// Requests being served (instrumented or not), including those waiting for a later response.
     public var inFlight: Int { requestsInFlight.load(ordering: .relaxed) }
 
-    /// Stops accepting connections, finishes in-flight requests for up to `gracePeriod`,
+    /// Stops accepting connections (the listening socket is closed at once, so new connections
+    /// are refused rather than queued), finishes in-flight requests for up to `gracePeriod`,
     /// answers whatever still waits with 503, then stops. Returns whether everything in flight
     /// finished in time. Responses sent while draining carry `Connection: close`.
     @discardableResult
     public func shutdown(gracePeriod: Duration = .seconds(25)) -> Bool {
         guard let daemon else { return true }
         draining.store(true, ordering: .relaxed)
-        listenSocket = MHD_quiesce_daemon(daemon)
+        // libmicrohttpd stops polling the socket and hands it back; left open, the kernel would
+        // keep completing handshakes into its backlog that nobody accepts.
+        let listening = MHD_quiesce_daemon(daemon)
+        if listening >= 0 { close(listening) }
         let deadline = ContinuousClock.now + gracePeriod
         while inFlight > 0 && ContinuousClock.now < deadline {
             usleep(5_000)
@@ -148,11 +185,11 @@ public final class HTTPServer: @unchecked Sendable {
         }
         MHD_stop_daemon(daemon)
         self.daemon = nil
+        connections?.stop()
         defer {
             selfReference?.release()
             selfReference = nil
         }
-        if listenSocket >= 0 { close(listenSocket) }
         return drained
     }
 
@@ -165,14 +202,18 @@ public final class HTTPServer: @unchecked Sendable {
         connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
         uploadDataSize: UnsafeMutablePointer<Int>, state: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        guard let existing = state.pointee else {
+        guard let existing = state.pointee, existing != RequestLine.valid, existing != RequestLine.controlByteInPath
+        else {
             // First call: headers are in. Answering now would make MHD 0.9.75 close keep-alive
-            // connections, so only set up, and answer on a later call.
+            // connections, so only set up, and answer on a later call (unless refusing).
+            let headers = RequestChecks.scanHeaders(connection)
+            let rejected = state.pointee == RequestLine.controlByteInPath || headers.problem != nil
             let path = String(cString: url)
-            let route = router.route(for: path)
+            let route = rejected ? nil : router.route(for: path)
             let context = RequestContext(
                 server: self, connection: connection, method: HTTPMethod(String(cString: method)), path: path,
-                route: route)
+                route: route, rejected: rejected)
+            context.connectionState?.enter(.body, at: connections!.now)
             requestsInFlight.wrappingAdd(1, ordering: .relaxed)
             if context.instrumented, let metrics = configuration.metrics {
                 metrics.inFlight.increment()
@@ -181,8 +222,9 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             state.pointee = Unmanaged.passRetained(context).toOpaque()
-            if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length"),
-                let length = Int(String(cString: declared)), length > configuration.maxBodySize
+            if rejected { return context.proceed() }  // 400 and close, before reading any body
+            if let declared = headers.contentLength, let length = Int(String(cString: declared)),
+                length > configuration.maxBodySize
             {
                 // Refuse a declared oversized body before reading it; MHD then closes the
                 // connection instead of receiving the rest.
@@ -201,6 +243,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func completed(_ context: RequestContext) {
+        context.connectionState?.enter(.headers, at: connections!.now)
         if context.instrumented, let metrics = configuration.metrics {
             metrics.inFlight.decrement()
             if let status = context.sentStatus {
@@ -211,6 +254,62 @@ public final class HTTPServer: @unchecked Sendable {
             }
         }
         requestsInFlight.wrappingAdd(-1, ordering: .relaxed)
+    }
+
+    fileprivate func connectionOpened(_ connection: OpaquePointer) -> ConnectionState {
+        connections!.opened(connection)
+    }
+
+    fileprivate func connectionClosed(_ state: ConnectionState) {
+        connections!.closed(state)
+    }
+
+    /// Library messages written in the current second: (second, count).
+    private let libraryMessages = Mutex<(second: Int64, count: Int)>((0, 0))
+
+    fileprivate func mayLogLibraryMessage() -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return libraryMessages.withLock { state in
+            if state.second != Int64(now.tv_sec) { state = (Int64(now.tv_sec), 0) }
+            state.count += 1
+            return state.count <= 20
+        }
+    }
+
+    /// A request libmicrohttpd answered itself with an error (400, 413, 414, 431, 505) and
+    /// closed, before any handler saw it: counted with `path="unmatched"`, `method="OTHER"`
+    /// (libmicrohttpd does not report the method of such requests).
+    fileprivate func answeredByLibrary(status: Int) {
+        configuration.metrics?.countRefused(status: status)
+    }
+}
+
+/// Markers for the request state between the request line and the first handler call (what
+/// `MHD_OPTION_URI_LOG_CALLBACK` returns); the handler replaces them with a ``RequestContext``.
+enum RequestLine {
+    static var valid: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 1)! }
+    static var controlByteInPath: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 2)! }
+}
+
+extension HTTPServer.Configuration {
+    /// Checks the numbers against what libmicrohttpd can take (its options are 32-bit).
+    func validate() throws {
+        let unsigned = 0...Int(UInt32.max)
+        let checks: [(String, Int, ClosedRange<Int>)] = [
+            ("threads", threads, 1...1024),
+            ("connectionLimit", connectionLimit, 1...Int(UInt32.max)),
+            ("connectionsPerClientLimit", connectionsPerClientLimit, unsigned),
+            ("connectionMemoryLimit", connectionMemoryLimit, 4096...Int(UInt32.max)),
+            ("connectionTimeout", connectionTimeout, unsigned),
+            ("headerTimeout", headerTimeout, 0...Int(UInt32.max / 1000)),
+            ("bodyTimeout", bodyTimeout, 0...Int(UInt32.max / 1000)),
+            ("maxBodySize", maxBodySize, 0...Int.max),
+        ]
+        for (name, value, range) in checks where !range.contains(value) {
+            throw HTTPServerError(
+                description: "HTTPServer.Configuration.\(name): \(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
     }
 }
 
@@ -223,6 +322,10 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
     let method: HTTPMethod
     let path: String
     let route: Router.Route?
+    /// Refused for its framing or path: answered 400, connection closed.
+    let rejected: Bool
+    /// The connection's deadline state (alive until after the request completes).
+    unowned(unsafe) let connectionState: ConnectionState?
     let start = ContinuousClock.now
     var bodyBytes = 0
     /// The trace id of the request's `traceparent` header, for exemplars.
@@ -234,12 +337,19 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
 
     var instrumented: Bool { route?.instrumented ?? true }
 
-    init(server: HTTPServer, connection: OpaquePointer, method: HTTPMethod, path: String, route: Router.Route?) {
+    init(
+        server: HTTPServer, connection: OpaquePointer, method: HTTPMethod, path: String, route: Router.Route?,
+        rejected: Bool
+    ) {
         self.server = server
         self.connection = connection
         self.method = method
         self.path = path
         self.route = route
+        self.rejected = rejected
+        connectionState = metricskit_mhd_socket_context(connection).map {
+            Unmanaged<ConnectionState>.fromOpaque($0).takeUnretainedValue()
+        }
     }
 
     /// Called by MHD once the request is fully received, and again after a resume.
@@ -247,6 +357,7 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
         let phase = lock.withLock { $0.phase }
         switch phase {
         case .new:
+            connectionState?.enter(.processing, at: 0)
             lock.withLock { $0.phase = .waiting }
             dispatch()
             return lock.withLock { state -> MHD_Result in
@@ -272,6 +383,10 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
     }
 
     private func dispatch() {
+        if rejected {
+            respond(HTTPResponse.text("bad request\n", status: 400))
+            return
+        }
         if bodyBytes > server.configuration.maxBodySize {
             respond(HTTPResponse.text("request body too large\n", status: 413))
             return
@@ -303,7 +418,8 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
     /// Hands the response to MHD (under the lock, on an MHD thread).
     private func queue(_ response: HTTPResponse) -> MHD_Result {
         sentStatus = response.status
-        let closing = server.isDraining || response.status == 413
+        let closing = server.isDraining || response.status == 413 || rejected
+        if closing { connectionState?.lingerOnClose.store(true, ordering: .relaxed) }
         if let prepared = response.preparedObject, !closing {
             return MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         }
@@ -322,12 +438,54 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         connection: connection!, url: url!, method: method!, uploadDataSize: uploadDataSize!, state: state!)
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, state, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, state, _ in
     guard let cls, let state, let raw = state.pointee else { return }
     state.pointee = nil
+    guard raw != RequestLine.valid, raw != RequestLine.controlByteInPath else {
+        // No handler saw it: libmicrohttpd answered an error and closes, or the client left
+        // mid-headers. Close gracefully: unread input must not turn the answer into a reset.
+        if let connection, let socket = metricskit_mhd_socket_context(connection) {
+            Unmanaged<ConnectionState>.fromOpaque(socket).takeUnretainedValue().lingerOnClose.store(
+                true, ordering: .relaxed)
+        }
+        return
+    }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     server.completed(Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue())
 }
+
+/// The request line is read (raw target, before decoding): check its path for control bytes.
+private let requestLineRead: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) ->
+    UnsafeMutableRawPointer? = { _, target, _ in
+        guard let target else { return RequestLine.valid }
+        return RequestChecks.pathHasControlByte(target) ? RequestLine.controlByteInPath : RequestLine.valid
+    }
+
+private let connectionChanged: MHD_NotifyConnectionCallback = { cls, connection, socketContext, event in
+    guard let cls, let connection, let socketContext else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    if event.rawValue == 0 /* MHD_CONNECTION_NOTIFY_STARTED */ {
+        socketContext.pointee = Unmanaged.passRetained(server.connectionOpened(connection)).toOpaque()
+    } else if let raw = socketContext.pointee {
+        socketContext.pointee = nil
+        server.connectionClosed(Unmanaged<ConnectionState>.fromOpaque(raw).takeRetainedValue())
+    }
+}
+
+/// libmicrohttpd's messages go to standard error, at most 20 a second: most are about one
+/// client's misbehaviour, and a flood of them into a slow pipe would block the server threads.
+/// The one it logs for each error answer it sends itself also counts that answer.
+private let libraryMessage: MHD_LogCallback = { cls, format, arguments in
+    guard let cls, let format, let arguments else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    if strcmp(format, libraryErrorAnswerFormat) == 0 {
+        server.answeredByLibrary(status: Int(metricskit_first_unsigned_argument(arguments)))
+    }
+    if server.mayLogLibraryMessage() { vdprintf(2, format, arguments) }
+}
+
+/// The message libmicrohttpd 0.9.75 logs when it answers a request with an error itself.
+private let libraryErrorAnswerFormat = "Error processing request (HTTP response code is %u ('%s')). Closing connection.\n"
 
 /// An IPv4 or IPv6 listening address.
 struct SocketAddress {
@@ -364,5 +522,46 @@ struct SocketAddress {
 
     mutating func withPointer<R>(_ body: (UnsafePointer<sockaddr>) -> R) -> R {
         withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
+    }
+
+    /// A bound, listening, non-blocking socket, or an error saying why not (`description` names
+    /// the address in it).
+    mutating func listen(backlog: Int32, description: String) throws -> Int32 {
+        let family = isIPv6 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            throw HTTPServerError(description: "could not listen on \(description): \(String(cString: strerror(errno)))")
+        }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if isIPv6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        let length = socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let bound = withPointer { Glibc.bind(fd, $0, length) } == 0
+        guard bound, Glibc.listen(fd, backlog) == 0 else {
+            let code = errno
+            close(fd)
+            let reason =
+                switch code {
+                case EADDRINUSE: "address in use (another process listens on it)"
+                case EACCES: "permission denied"
+                default: String(cString: strerror(code))
+                }
+            throw HTTPServerError(description: "could not listen on \(description): \(reason)")
+        }
+        return fd
+    }
+
+    /// The port a socket is bound to.
+    func boundPort(of fd: Int32) -> Int {
+        var bound = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return 0 }
+        return withUnsafeBytes(of: bound) { bytes in
+            // sin_port and sin6_port sit at the same offset, after the family.
+            Int(UInt16(bigEndian: bytes.load(fromByteOffset: 2, as: UInt16.self)))
+        }
     }
 }

@@ -15,30 +15,24 @@ extension Router {
         let endpoint = MetricsEndpoint(registry: registry)
         add(path, methods: [.get], instrumented: instrumented) { request, responder in
             endpoint.serve(
-                MetricsEndpoint.Wanted(
-                    format: ExpositionFormat.negotiate(accept: request.header("Accept")),
-                    gzip: Gzip.isAccepted(by: request.header("Accept-Encoding"))),
+                ScrapeRequest(accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding")),
                 responder)
         }
     }
 }
 
-/// Renders a registry for scrapes, coalescing concurrent ones.
+/// Answers scrapes through MetricsKit's ``ScrapeEndpoint`` (negotiation, gzip), coalescing
+/// concurrent ones.
 final class MetricsEndpoint: Sendable {
-    struct Wanted: Hashable {
-        var format: ExpositionFormat
-        var gzip: Bool
-    }
-
-    let registry: MetricRegistry
-    private let waiting = Mutex<(rendering: Bool, responders: [(wanted: Wanted, responder: any HTTPResponder)])>(
+    let scrapes: ScrapeEndpoint
+    private let waiting = Mutex<(rendering: Bool, responders: [(wanted: ScrapeRequest, responder: any HTTPResponder)])>(
         (false, []))
 
     init(registry: MetricRegistry) {
-        self.registry = registry
+        self.scrapes = ScrapeEndpoint(registry: registry)
     }
 
-    func serve(_ wanted: Wanted, _ responder: any HTTPResponder) {
+    func serve(_ wanted: ScrapeRequest, _ responder: any HTTPResponder) {
         let leads = waiting.withLock { state -> Bool in
             if state.rendering {
                 state.responders.append((wanted, responder))
@@ -49,28 +43,13 @@ final class MetricsEndpoint: Sendable {
         }
         guard leads else { return }  // answered when the render under way finishes
 
-        var bodies: [ExpositionFormat: [UInt8]] = [:]
-        var responses: [Wanted: HTTPResponse] = [:]
-        func response(_ wanted: Wanted) -> HTTPResponse {
+        var responses: [ScrapeRequest: HTTPResponse] = [:]
+        func response(_ wanted: ScrapeRequest) -> HTTPResponse {
             if let ready = responses[wanted] { return ready }
-            let plain: [UInt8]
-            if let rendered = bodies[wanted.format] {
-                plain = rendered
-            } else {
-                var body: [UInt8] = []
-                registry.render(wanted.format, into: &body)
-                bodies[wanted.format] = body
-                plain = body
+            // libmicrohttpd answers HEAD itself (headers of the GET response, no body).
+            let made = scrapes.scrape(wanted) { scrape in
+                HTTPResponse(status: scrape.status, headers: scrape.headers, body: Array(scrape.body)).prepared()
             }
-            var headers: [(name: String, value: String)] = [
-                ("Content-Type", wanted.format.contentType), ("Vary", "Accept, Accept-Encoding"),
-            ]
-            var body = plain
-            if wanted.gzip, let compressed = Gzip.compress(plain) {
-                headers.append(("Content-Encoding", "gzip"))
-                body = compressed
-            }
-            let made = HTTPResponse(status: 200, headers: headers, body: body).prepared()
             responses[wanted] = made
             return made
         }

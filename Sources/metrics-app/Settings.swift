@@ -6,11 +6,33 @@ import MetricsKitHTTP
     import Glibc
 #endif
 
+/// The allowed range of each numeric setting, in help texts and errors alike.
+enum Ranges {
+    static let port = 0...65535
+    static let threads = 1...1024
+    static let delay = 0...3_600_000
+    static let maxConcurrency = 0...1_000_000
+    static let cpuWork = 0...60_000
+    static let shutdownTimeout = 0...3600
+    static let connectionTimeout = 1...86400
+    static let headerTimeout = 1...3600
+    static let bodyTimeout = 1...86400
+    static let maxConnections = 1...1_048_576
+    static let maxConnectionsPerIP = 0...1_048_576
+    static let maxBodyBytes = 0...(1 << 30)
+    static let syntheticSeries = 0...1_000_000
+}
+
+extension ClosedRange<Int> {
+    /// `0 to 65535`.
+    var text: String { "\(lowerBound) to \(upperBound)" }
+}
+
 /// The resolved configuration: command-line flag, else environment variable, else default.
 struct Settings {
     var host = "0.0.0.0"
     var port = 8080
-    var threads = HTTPServer.cpuCount
+    var threads = min(HTTPServer.cpuCount, Ranges.threads.upperBound)
     var delay: ClosedRange<Int>? = 100...499  // milliseconds; nil: no delay
     var maxConcurrency = 0
     var cpuWorkMilliseconds = 0
@@ -18,7 +40,10 @@ struct Settings {
     var instrumentProbes = false
     var shutdownTimeout = 25
     var connectionTimeout = 15
+    var headerTimeout = 10
+    var bodyTimeout = 30
     var maxConnections = 4096
+    var maxConnectionsPerIP = 1024
     var maxBodyBytes = 1 << 20
     var syntheticSeries = 0
     var jsonLogs = false
@@ -26,16 +51,19 @@ struct Settings {
 
     init(_ flags: MetricsApp) throws {
         host = flags.host ?? Self.env("HOST") ?? host
-        port = try flags.port ?? Self.envInt("PORT") ?? port
-        threads = try flags.threads ?? Self.envInt("THREADS") ?? threads
-        let delayMin = try flags.delayMin ?? Self.envInt("DELAY_MIN") ?? 100
-        let delayMax = try flags.delayMax ?? Self.envInt("DELAY_MAX") ?? 499
-        maxConcurrency = try flags.maxConcurrency ?? Self.envInt("MAX_CONCURRENCY") ?? maxConcurrency
-        cpuWorkMilliseconds = try flags.cpuWork ?? Self.envInt("CPU_WORK") ?? cpuWorkMilliseconds
+        port = try Self.number("--port", flags.port, env: "PORT", default: port, in: Ranges.port)
+        threads = try Self.number("--threads", flags.threads, env: "THREADS", default: threads, in: Ranges.threads)
+        let delayMin = try Self.number("--delay-min", flags.delayMin, env: "DELAY_MIN", default: 100, in: Ranges.delay)
+        let delayMax = try Self.number("--delay-max", flags.delayMax, env: "DELAY_MAX", default: 499, in: Ranges.delay)
+        maxConcurrency = try Self.number(
+            "--max-concurrency", flags.maxConcurrency, env: "MAX_CONCURRENCY", default: maxConcurrency,
+            in: Ranges.maxConcurrency)
+        cpuWorkMilliseconds = try Self.number(
+            "--cpu-work", flags.cpuWork, env: "CPU_WORK", default: cpuWorkMilliseconds, in: Ranges.cpuWork)
         if let text = flags.buckets ?? Self.env("BUCKETS") {
-            let parsed = text.split(separator: ",").map { Double($0.trimmingSpaces) }
-            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
-                throw ValidationError("--buckets: \"\(text)\" is not a comma-separated list of numbers")
+            let parsed = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingSpaces) }
+            guard parsed.allSatisfy({ $0?.isFinite == true }) else {
+                throw ValidationError("--buckets: \"\(text)\" is not a comma-separated list of finite numbers")
             }
             buckets = parsed.map { $0! }
         }
@@ -45,11 +73,28 @@ struct Settings {
             }
             instrumentProbes = value
         }
-        shutdownTimeout = try flags.shutdownTimeout ?? Self.envInt("SHUTDOWN_TIMEOUT") ?? shutdownTimeout
-        connectionTimeout = try flags.connectionTimeout ?? Self.envInt("CONNECTION_TIMEOUT") ?? connectionTimeout
-        maxConnections = try flags.maxConnections ?? Self.envInt("MAX_CONNECTIONS") ?? maxConnections
-        maxBodyBytes = try flags.maxBodyBytes ?? Self.envInt("MAX_BODY_BYTES") ?? maxBodyBytes
-        syntheticSeries = try flags.syntheticSeries ?? Self.envInt("SYNTHETIC_SERIES") ?? syntheticSeries
+        shutdownTimeout = try Self.number(
+            "--shutdown-timeout", flags.shutdownTimeout, env: "SHUTDOWN_TIMEOUT", default: shutdownTimeout,
+            in: Ranges.shutdownTimeout)
+        connectionTimeout = try Self.number(
+            "--connection-timeout", flags.connectionTimeout, env: "CONNECTION_TIMEOUT", default: connectionTimeout,
+            in: Ranges.connectionTimeout)
+        headerTimeout = try Self.number(
+            "--header-timeout", flags.headerTimeout, env: "HEADER_TIMEOUT", default: headerTimeout,
+            in: Ranges.headerTimeout)
+        bodyTimeout = try Self.number(
+            "--body-timeout", flags.bodyTimeout, env: "BODY_TIMEOUT", default: bodyTimeout, in: Ranges.bodyTimeout)
+        maxConnections = try Self.number(
+            "--max-connections", flags.maxConnections, env: "MAX_CONNECTIONS", default: maxConnections,
+            in: Ranges.maxConnections)
+        maxConnectionsPerIP = try Self.number(
+            "--max-connections-per-ip", flags.maxConnectionsPerIp, env: "MAX_CONNECTIONS_PER_IP",
+            default: max(1, maxConnections / 4), in: Ranges.maxConnectionsPerIP)
+        maxBodyBytes = try Self.number(
+            "--max-body-bytes", flags.maxBodyBytes, env: "MAX_BODY_BYTES", default: maxBodyBytes, in: Ranges.maxBodyBytes)
+        syntheticSeries = try Self.number(
+            "--synthetic-series", flags.syntheticSeries, env: "SYNTHETIC_SERIES", default: syntheticSeries,
+            in: Ranges.syntheticSeries)
         let format = (flags.logFormat ?? Self.env("LOG_FORMAT") ?? "text").lowercased()
         guard format == "text" || format == "json" else {
             throw ValidationError("--log-format: \"\(format)\" is neither text nor json")
@@ -61,9 +106,6 @@ struct Settings {
         }
         logLevel = parsedLevel
 
-        guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port") }
-        guard threads >= 1 else { throw ValidationError("--threads: needs at least 1") }
-        guard delayMin >= 0, delayMax >= 0 else { throw ValidationError("--delay-min/--delay-max: must not be negative") }
         if delayMax == 0 {
             delay = nil
         } else {
@@ -72,13 +114,19 @@ struct Settings {
             }
             delay = delayMin...delayMax
         }
-        guard maxConcurrency >= 0 else { throw ValidationError("--max-concurrency: must not be negative") }
-        guard cpuWorkMilliseconds >= 0 else { throw ValidationError("--cpu-work: must not be negative") }
-        guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout: must not be negative") }
-        guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout: needs at least 1 second") }
-        guard maxConnections >= 1 else { throw ValidationError("--max-connections: needs at least 1") }
-        guard syntheticSeries >= 0 else { throw ValidationError("--synthetic-series: must not be negative") }
-        guard maxBodyBytes >= 0 else { throw ValidationError("--max-body-bytes: must not be negative") }
+    }
+
+    /// A numeric setting: the flag, else the environment variable, else the default; an error
+    /// naming the flag and its range when outside it.
+    static func number(_ flag: String, _ value: Int?, env name: String, default fallback: Int, in range: ClosedRange<Int>)
+        throws -> Int
+    {
+        let resolved = try value ?? envInt(name) ?? fallback
+        guard range.contains(resolved) else {
+            let source = value == nil ? "METRICS_APP_\(name) (\(flag))" : flag
+            throw ValidationError("\(source): \(resolved) is out of range; allowed: \(range.text)")
+        }
+        return resolved
     }
 
     static func env(_ name: String) -> String? {

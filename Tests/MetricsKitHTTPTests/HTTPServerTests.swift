@@ -68,7 +68,13 @@ struct HTTPServerTests {
             }
         }
         #expect(failures.load(ordering: .relaxed) == 0)
-        let values = samples(try RawHTTPClient.get("/metrics", port: app.port).text)
+        // A request is recorded once its response is sent, which can be just after the client
+        // read it: wait for the last one.
+        var values: [String: Double] = [:]
+        try waitFor("every request recorded") {
+            values = samples((try? RawHTTPClient.get("/metrics", port: app.port).text) ?? "")
+            return values["http_requests_in_flight"] == 0
+        }
         #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == Double(threads * perThread))
         #expect(values["http_request_duration_seconds_count{method=\"GET\",path=\"/\"}"] == Double(threads * perThread))
         #expect(values["http_requests_in_flight"] == 0)

@@ -81,7 +81,13 @@ struct MetricsAppBinaryTests {
         }
         #expect(try RawHTTPClient.get("/health", port: app.port).text == "OK\n")
         #expect(try RawHTTPClient.get("/readyz", port: app.port).status == 200)
-        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        // Requests are recorded once their response is sent, which can be just after the client
+        // read it: wait until none is in flight.
+        var text = ""
+        try waitFor("every request recorded") {
+            text = (try? RawHTTPClient.get("/metrics", port: app.port).text) ?? ""
+            return samples(text)["http_requests_in_flight"] == 0
+        }
         let values = samples(text)
         #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 100)
         #expect(values["metrics_app_build_info{version=\"0.1.0\"}"] == 1)
@@ -96,7 +102,8 @@ struct MetricsAppBinaryTests {
     }
 
     @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
-        let app = try AppProcess(["--delay-min", "600", "--delay-max", "800"])
+        // Delays well past the refusal deadline below: the server is still draining then.
+        let app = try AppProcess(["--delay-min", "2500", "--delay-max", "2800"])
         // A connection opened before the signal, to ask /readyz while draining.
         let probe = try RawHTTPClient(port: app.port)
         #expect(try probe.request("GET", "/readyz").status == 200)
@@ -116,14 +123,17 @@ struct MetricsAppBinaryTests {
         let readiness = try probe.request("GET", "/readyz")
         #expect(readiness.status == 503)
         #expect(readiness.headers["connection"]?.lowercased() == "close")
-        #expect(throws: (any Error).self) { try RawHTTPClient.get("/health", port: app.port) }  // no new connections
+        // No new connections: refused at once, not accepted into a backlog nobody serves.
+        try waitFor("a refused connection after SIGTERM", within: .seconds(1)) {
+            RawHTTPClient.connectOutcome(port: app.port) == ECONNREFUSED
+        }
         group.wait()
         #expect(statuses.withLock { $0 } == Array(repeating: 200, count: 20))
         #expect(app.waitForExit(timeout: .seconds(10)) == 0)
     }
 
     @Test func hostileLoadLeavesServiceUpAndMemoryBounded() throws {
-        let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3"])
+        let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3", "--header-timeout", "3600"])
         let before = app.residentBytes
         // Garbage, over-long headers and oversized bodies, many times over.
         for i in 0..<200 {
@@ -198,6 +208,47 @@ struct MetricsAppBinaryTests {
         #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("{\"time\":") && $0.hasSuffix("}") }, "\(lines)")
     }
 
+    @Test func secondProcessOnTheSamePortFailsWithAddressInUse() throws {
+        let app = try AppProcess(["--delay-max", "0"])
+        let (status, output) = try runMetricsApp(["--host", "127.0.0.1", "--port", "\(app.port)"])
+        #expect(status != nil && status != 0, "a second metrics-app is serving port \(app.port)")
+        #expect(output.contains("address in use"), "\(output)")
+        #expect(try RawHTTPClient.get("/health", port: app.port).status == 200)
+    }
+
+    /// Each value would be cut to 32 bits, overflow, or be read as something else; each gets
+    /// an error naming the flag and its range, before anything listens.
+    @Test(arguments: [
+        (["--max-connections", "4294967296"], "--max-connections: 4294967296 is out of range; allowed: 1 to 1048576"),
+        (["--connection-timeout", "4294967296"], "--connection-timeout: 4294967296 is out of range; allowed: 1 to 86400"),
+        (["--threads", "4294967298"], "--threads: 4294967298 is out of range; allowed: 1 to 1024"),
+        (["--threads", "100000"], "--threads: 100000 is out of range; allowed: 1 to 1024"),
+        (["--port", "-1"], "--port: -1 is out of range; allowed: 0 to 65535"),
+        (["--shutdown-timeout", "-5"], "--shutdown-timeout: -5 is out of range; allowed: 0 to 3600"),
+        (["--delay-max", "9223372036854775807"], "--delay-max: 9223372036854775807 is out of range; allowed: 0 to 3600000"),
+        (["--max-connections-per-ip", "-1"], "--max-connections-per-ip: -1 is out of range; allowed: 0 to 1048576"),
+        (["--buckets", "1,,2"], "--buckets: \"1,,2\" is not a comma-separated list of finite numbers"),
+    ])
+    func numericFlagsAreRangeChecked(arguments: [String], message: String) throws {
+        let port = try AppProcess.freePort()
+        let (status, output) = try runMetricsApp(["--host", "127.0.0.1", "--port", "\(port)"] + arguments)
+        #expect(status != nil && status != 0, "\(arguments) was accepted")
+        #expect(output.contains(message), "\(output)")
+    }
+
+    /// The default per-address limit (a quarter of --max-connections): 60 trickling sockets
+    /// from one address cannot fill the 50 connections, and probes from another address pass.
+    @Test func defaultPerAddressLimitKeepsProbesAnswered() throws {
+        // A long idle timeout: only the per-address limit can keep the probes' slots free.
+        let app = try AppProcess(["--delay-max", "0", "--max-connections", "50", "--connection-timeout", "60"])
+        let slow = openUnfinishedRequests(60, port: app.port, from: "127.0.0.2")
+        let answered = healthProbes(6, port: app.port) {
+            for client in slow { client.send("X") }  // trickling: never idle
+            usleep(300_000)
+        }
+        #expect(answered == 6)
+    }
+
     @Test func rejectsBadConfigurationWithAClearMessage() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
@@ -211,4 +262,25 @@ struct MetricsAppBinaryTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("--delay-min (500) is above --delay-max (100)"), "\(text)")
     }
+}
+
+/// Runs metrics-app with `arguments`, expecting it to exit: its status (nil if it was still
+/// running after `timeout` and had to be stopped) and its output.
+func runMetricsApp(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> (Int32?, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Tools.metricsApp)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardError = output
+    process.standardOutput = output
+    try process.run()
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+    let exited = !process.isRunning
+    if !exited {
+        process.terminate()
+        process.waitUntilExit()
+    }
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (exited ? process.terminationStatus : nil, text)
 }

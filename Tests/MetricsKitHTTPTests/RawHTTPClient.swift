@@ -7,7 +7,7 @@ import TestSupport
 
 /// A minimal HTTP/1.1 client over a plain socket, so tests control every byte (keep-alive,
 /// garbage, trickling) and see exactly what the server sends.
-final class RawHTTPClient {
+final class RawHTTPClient: @unchecked Sendable {
     struct Response {
         var status: Int
         var headers: [String: String]  // lower-cased names
@@ -15,16 +15,32 @@ final class RawHTTPClient {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        /// The errno of a failed connect (ECONNREFUSED when nothing listens), else 0.
+        var code: Int32 = 0
+    }
 
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    /// Connects to 127.0.0.1:`port`, from `sourceAddress` (another loopback address such as
+    /// 127.0.0.2, to act as a different client) when given.
+    init(port: Int, timeoutSeconds: Int = 10, sourceAddress: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            source.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw Failure(description: "bind to \(sourceAddress) failed: errno \(errno)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(port).bigEndian
@@ -37,7 +53,39 @@ final class RawHTTPClient {
         // No close here on failure: the object is fully initialized, so deinit closes the
         // socket. Closing it twice could close a descriptor another thread (an in-process
         // server) has been handed in between, which libmicrohttpd treats as fatal.
-        guard result == 0 else { throw Failure(description: "connect to port \(port) failed: errno \(errno)") }
+        let code = errno
+        guard result == 0 else { throw Failure(description: "connect to port \(port) failed: errno \(code)", code: code) }
+    }
+
+    /// How a connection ended for ``readToEnd(timeout:)``.
+    enum Ending: Equatable { case closed, reset, timedOut }
+
+    /// Everything the server sends until it closes the connection, resets it, or `timeout`
+    /// passes (including bytes already buffered by ``readResponse(bodyExpected:)``).
+    func readToEnd(timeout: Duration = .seconds(10)) -> (bytes: [UInt8], ending: Ending) {
+        var received = pending
+        pending.removeAll()
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        repeat {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, timeout == .zero ? 0 : 50) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 {
+                received += buffer[..<n]
+            } else if n == 0 {
+                return (received, .closed)
+            } else if errno == ECONNRESET {
+                return (received, .reset)
+            }
+        } while ContinuousClock.now < deadline
+        return (received, .timedOut)
+    }
+
+    /// Whether the server closes (or resets) the connection within `timeout`; data it sends
+    /// meanwhile is discarded.
+    func closedByServer(within timeout: Duration) -> Bool {
+        readToEnd(timeout: timeout).ending != .timedOut
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -119,11 +167,21 @@ final class RawHTTPClient {
         return true
     }
 
+    /// The errno of connecting to `port` (0: connected), closing the connection at once.
+    static func connectOutcome(port: Int) -> Int32 {
+        do {
+            _ = try RawHTTPClient(port: port)
+            return 0
+        } catch {
+            return (error as? Failure)?.code ?? -1
+        }
+    }
+
     /// One request on a fresh connection.
-    static func get(_ path: String, port: Int, method: String = "GET", headers: [String: String] = [:]) throws
-        -> Response
-    {
-        try RawHTTPClient(port: port).request(method, path, headers: headers)
+    static func get(
+        _ path: String, port: Int, method: String = "GET", headers: [String: String] = [:], timeoutSeconds: Int = 10
+    ) throws -> Response {
+        try RawHTTPClient(port: port, timeoutSeconds: timeoutSeconds).request(method, path, headers: headers)
     }
 }
 

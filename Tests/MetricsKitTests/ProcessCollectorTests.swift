@@ -22,12 +22,18 @@ struct ProcessCollectorTests {
     }
 
     @Test func openFileDescriptorsFollowOpenFiles() throws {
-        // Other tests run in parallel and open files too, hence a margin.
-        let before = try #require(ProcStat.openFileDescriptors())
-        let fds = (0..<64).map { _ in open("/proc/self/stat", O_RDONLY) }
-        defer { fds.forEach { close($0) } }
-        let after = try #require(ProcStat.openFileDescriptors())
-        #expect(after - before >= 56 && after - before <= 72, "\(before) -> \(after)")
+        // Other tests run in parallel and open files too (the HTTP tests open and close hundreds
+        // of sockets), hence a margin and a few attempts: one calm attempt shows the count.
+        var seen: [Int] = []
+        for _ in 0..<5 {
+            let before = try #require(ProcStat.openFileDescriptors())
+            let fds = (0..<64).map { _ in open("/proc/self/stat", O_RDONLY) }
+            let after = try #require(ProcStat.openFileDescriptors())
+            fds.forEach { close($0) }
+            seen.append(after - before)
+            if (56...72).contains(after - before) { break }
+        }
+        #expect(seen.contains { (56...72).contains($0) }, "opened 64, the count moved by \(seen)")
     }
 
     @Test func namespacePrefixesEveryName() throws {

@@ -179,6 +179,21 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(buffer.count)
             }
         }
+
+        // MARK: 6. The scrape API (what a Hummingbird or Vapor route calls): negotiation,
+        // render into the endpoint's reused buffer, the body handed to a closure; plain and
+        // gzip. Its mallocs must not grow with the series (none per sample).
+
+        for gzip in [false, true] {
+            let name = gzip ? "scrape_gzip_\(seriesCount)_series" : "scrape_\(seriesCount)_series"
+            Benchmark("\(name)/MetricsKit", configuration: render) { benchmark in
+                let endpoint = RenderFixture.fixture(seriesCount).scrapes
+                for _ in benchmark.scaledIterations {
+                    let bytes = endpoint.scrape(method: "GET", accept: nil, acceptEncoding: gzip ? "gzip" : nil) { $0.body.count }
+                    blackHole(bytes)
+                }
+            }
+        }
     }
 }
 
@@ -290,6 +305,8 @@ extension PrometheusCollectorRegistry: NamedCounterLookup {}
 /// buckets), in 5 counter and 5 histogram families, 3 labels each, every series with data.
 final class RenderFixture: Sendable {
     let metricsKit = MetricRegistry()
+    /// Kept across iterations, as a server keeps it: its buffers and zlib state are reused.
+    let scrapes: ScrapeEndpoint
     let prometheus = PrometheusCollectorRegistry()
 
     static let fixtures: [Int: RenderFixture] = [1_000: RenderFixture(seriesCount: 1_000), 5_000: RenderFixture(seriesCount: 5_000)]
@@ -297,6 +314,7 @@ final class RenderFixture: Sendable {
     static func fixture(_ seriesCount: Int) -> RenderFixture { fixtures[seriesCount]! }
 
     private init(seriesCount: Int) {
+        scrapes = ScrapeEndpoint(registry: metricsKit)
         let families = 5
         let perFamily = seriesCount / 2 / families
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
