@@ -128,8 +128,9 @@ def speed_note(speed: float, manifests: Manifests, interval: float, scenario: Sc
                  + ", ".join(f"{format_duration(w)} -> {format_duration(w / speed)}" for w in windows))
     lines.append(f"  HPA sync {DEFAULT_SYNC_PERIOD:g}s -> {DEFAULT_SYNC_PERIOD / speed:.2f}s; stabilization windows and "
                  "policy periods run on the scenario clock: "
-                 + ", ".join(f"{d} {r.get('stabilizationWindowSeconds', 300 if d == 'scaleDown' else 0)}s"
-                             for d, r in (spec.get("behavior") or {}).items()))
+                 + (", ".join(f"{d} {r.get('stabilizationWindowSeconds') or (300 if d == 'scaleDown' else 0)}s"
+                              for d, r in spec["behavior"].items()) if spec.get("behavior")
+                    else "the legacy path's 300s downscale stabilization"))
     lines.append(f"  probe periods, start latency ({scenario.start_latency:g}s), preStop sleep and load steps likewise; "
                  f"the whole scenario takes at most {scenario.planned_seconds / speed / 60:.1f} min of wall time")
     return lines
