@@ -31,30 +31,25 @@ Prints PASS/FAIL per check and `ship-e2e: N passed, M failed`; exits 1 on any fa
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-NAMESPACE = "demo-ns"
+sys.path.insert(0, str(ROOT))
+# The Prometheus, ServiceMonitor and adapter-rule code is shared with the autoscaling lab.
+from lab.load import LoadGenerator  # noqa: E402
+from lab.prometheus import (  # noqa: E402
+    NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, free_port, http_get, load_yaml,
+    rate_windows_seconds, require_tool, resource_labels, service_monitor_job, start_prometheus, wait_until,
+)
 SERVICE = "metrics-app"
 PODS = {"metrics-app-e2e-a": 20.0, "metrics-app-e2e-b": 5.0}  # pod -> requests/s driven
 DELAY_MS = (100, 249)  # uniform delay: p95 of the histogram lands inside it (0.1 + 0.95 * 0.15 s)
@@ -72,110 +67,6 @@ def record(ok: bool, what: str, detail: str = "") -> bool:
 
 def log(msg: str) -> None:
     print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def wait_until(what: str, check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-# ---- deploy/ ---------------------------------------------------------------------------------
-
-def load_yaml(rel: str) -> dict:
-    return yaml.safe_load((DEPLOY / rel).read_text())
-
-
-def adapter_rules() -> list[dict]:
-    cm = load_yaml("prometheus-adapter/rules-configmap.yaml")
-    return yaml.safe_load(cm["data"]["config.yaml"])["rules"]
-
-
-def rate_windows_seconds(rules: list[dict], extra: list[str]) -> list[float]:
-    units = {"s": 1, "m": 60, "h": 3600}
-    out = []
-    for text in [r["metricsQuery"] for r in rules] + extra:
-        for num, unit in re.findall(r"\[(\d+)([smh])[\]:]", text):
-            out.append(int(num) * units[unit])
-    return out
-
-
-def resource_labels(rule: dict) -> dict[str, str]:
-    """resource name -> series label (resources.overrides)."""
-    return {v["resource"]: k for k, v in rule["resources"]["overrides"].items()}
-
-
-def derived_name(rule: dict, series_name: str) -> str | None:
-    """The custom metric name the adapter derives from a series name (name.matches / name.as)."""
-    name = rule.get("name", {})
-    m = re.search(name.get("matches", "") or ".*", series_name)
-    if not m:
-        return None
-    as_ = name.get("as", "")
-    if not as_:
-        return m.group(1) if m.groups() else m.group(0)
-    return re.sub(r"\$\{?(\d+)\}?", lambda g: m.group(int(g.group(1))) or "", as_)
-
-
-def expand(query: str, series: str, matchers: dict[str, str], group_by: str) -> str:
-    """<<.Series>>, <<.LabelMatchers>>, <<.GroupBy>> as prometheus-adapter fills them."""
-    label_matchers = ",".join(
-        f'{label}=~"{value[2:]}"' if value.startswith("=~") else f'{label}="{value}"'
-        for label, value in matchers.items())
-    out = query.replace("<<.Series>>", series).replace("<<.LabelMatchers>>", label_matchers)
-    out = out.replace("<<.GroupBy>>", group_by)
-    if "<<" in out:
-        raise ValueError(f"template construct this test does not expand: {out}")
-    return out
-
-
-# ---- processes -------------------------------------------------------------------------------
-
-class Processes:
-    def __init__(self) -> None:
-        self.procs: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, argv: list[str], logfile: Path) -> subprocess.Popen:
-        out = open(logfile, "wb")
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        out.close()
-        self.procs.append((name, proc))
-        return proc
-
-    def stop_all(self) -> dict[str, int | None]:
-        codes: dict[str, int | None] = {}
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in reversed(self.procs):
-            try:
-                codes[name] = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                codes[name] = None
-        self.procs.clear()
-        return codes
 
 
 class FakeKongOperator:
@@ -218,114 +109,6 @@ class FakeKongOperator:
         self.server.server_close()
 
 
-class LoadDriver:
-    """Open-loop load: request i at t0 + i/rate, whatever the earlier ones do."""
-
-    def __init__(self, targets: dict[str, tuple[str, float]]) -> None:
-        self.targets = targets
-        self.stop_event = threading.Event()
-        self.ok = {pod: 0 for pod in targets}
-        self.errors = {pod: 0 for pod in targets}
-        self.latencies: dict[str, list[tuple[float, float]]] = {pod: [] for pod in targets}  # (end, seconds)
-        self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(max_workers=32)
-        self.threads = [threading.Thread(target=self._pace, args=(pod,), daemon=True) for pod in targets]
-        self.started = 0.0
-
-    def _one(self, pod: str, url: str) -> None:
-        start = time.monotonic()
-        try:
-            status, _ = http_get(url, timeout=5)
-            ok = status == 200
-        except OSError:
-            ok = False
-        end = time.monotonic()
-        with self.lock:
-            (self.ok if ok else self.errors)[pod] += 1
-            self.latencies[pod].append((end, end - start))
-
-    def p99(self, pod: str, window: float) -> float:
-        """The 99th percentile of the latencies the client saw over the last `window` seconds."""
-        now = time.monotonic()
-        with self.lock:
-            recent = sorted(seconds for end, seconds in self.latencies[pod] if now - end <= window)
-        return recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else float("nan")
-
-    def _pace(self, pod: str) -> None:
-        url, rate = self.targets[pod]
-        i = 0
-        while not self.stop_event.is_set():
-            due = self.started + i / rate
-            delay = due - time.monotonic()
-            if delay > 0 and self.stop_event.wait(delay):
-                break
-            self.pool.submit(self._one, pod, url)
-            i += 1
-
-    def start(self) -> None:
-        self.started = time.monotonic()
-        for t in self.threads:
-            t.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        for t in self.threads:
-            t.join()
-        self.pool.shutdown(wait=True)
-
-
-def service_monitor_job(sm: dict, job_targets: list[tuple[str, str, str, str]], container: str) -> dict:
-    """A scrape job like the one the Prometheus Operator generates for the ServiceMonitor's first
-    endpoint; targets: (address, namespace, service, pod) stand in for endpoint discovery."""
-    ep = sm["spec"]["endpoints"][0]
-    return {
-        "job_name": f"serviceMonitor/{sm['metadata'].get('namespace', NAMESPACE)}/{sm['metadata']['name']}/0",
-        "scrape_interval": "1s",
-        "scrape_timeout": "900ms",
-        "metrics_path": ep.get("path", "/metrics"),
-        "static_configs": [{
-            "targets": [addr],
-            "labels": {
-                "__meta_kubernetes_namespace": ns,
-                "__meta_kubernetes_service_name": svc,
-                "__meta_kubernetes_pod_name": pod,
-                "__meta_kubernetes_pod_container_name": container,
-                "__meta_kubernetes_endpoint_port_name": ep["port"],
-            },
-        } for addr, ns, svc, pod in job_targets],
-        "relabel_configs": [
-            {"source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": ep["port"], "action": "keep"},
-            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-            {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "service"},
-            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-            {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
-            {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job"},
-            {"target_label": "endpoint", "replacement": ep["port"]},
-        ],
-    }
-
-
-class Prometheus:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def query(self, promql: str) -> list[dict]:
-        url = f"{self.base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        status, body = http_get(url, timeout=10)
-        data = json.loads(body)
-        if status != 200 or data.get("status") != "success":
-            raise RuntimeError(f"query failed ({status}): {promql}: {data.get('error', body[:200])}")
-        return data["data"]["result"]
-
-    def series(self, match: str) -> list[dict]:
-        url = f"{self.base}/api/v1/series?" + urllib.parse.urlencode({"match[]": match, "start": time.time() - 300})
-        status, body = http_get(url, timeout=10)
-        data = json.loads(body)
-        if status != 200 or data.get("status") != "success":
-            raise RuntimeError(f"series failed ({status}): {match}: {data.get('error', body[:200])}")
-        return data["data"]
-
-
 def within(value: float, expected: float, tolerance: float = TOLERANCE) -> bool:
     return abs(value - expected) <= tolerance * expected
 
@@ -338,18 +121,23 @@ def is_native_rule(rule: dict) -> bool:
     return "histogram_quantile" in query and not re.search(r"\ble\b", query)
 
 
-def run_checks(prom: Prometheus, driver: LoadDriver, elapsed: float, native: bool = False) -> None:
+def p99(latencies: list[float]) -> float:
+    """The 99th percentile of the latencies a load generator saw."""
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
+
+
+def run_checks(prom: Prometheus, drivers: dict[str, LoadGenerator], elapsed: float, native: bool = False) -> None:
     rules = [rule for rule in adapter_rules() if is_native_rule(rule) == native]
-    achieved = {pod: driver.ok[pod] / elapsed for pod in PODS}
+    achieved = {pod: drivers[pod].ok / elapsed for pod in PODS}
     log("driven: " + ", ".join(f"{pod} {PODS[pod]:g}/s (answered {achieved[pod]:.2f}/s, "
-                               f"{driver.errors[pod]} errors)" for pod in PODS))
-    record(all(driver.errors[p] == 0 for p in PODS), "load: every request answered 200",
-           f"errors: {driver.errors}")
+                               f"{drivers[pod].failed} errors)" for pod in PODS))
+    record(all(drivers[p].failed == 0 for p in PODS), "load: every request answered 200",
+           f"errors: {[dict(d.failures) for d in drivers.values()]}")
 
     up = {r["metric"].get("pod"): float(r["value"][1]) for r in prom.query(f'up{{job="{SERVICE}"}}')}
     record(all(up.get(p) == 1.0 for p in PODS), f"up == 1 for both pods: {up}", f"got {up}")
 
-    pod_matchers = {"=~": "|".join(PODS)}
     names: dict[str, tuple[dict, str]] = {}  # custom metric name -> (rule, series name)
     for rule in rules:
         found = prom.series(rule["seriesQuery"])
@@ -392,10 +180,11 @@ def run_checks(prom: Prometheus, driver: LoadDriver, elapsed: float, native: boo
             elif metric == "http_request_duration_seconds_native_p95":
                 # Native buckets resolve the real latency (the delay plus serving time, more on a
                 # busy machine): within one schema-3 bucket (a factor of 2^(1/8)) of the delay
-                # range, or of the p99 the load driver saw at that pod (which includes the
+                # range, or of the p99 the load generator saw at that pod (which includes the
                 # server's time), whichever is higher.
                 bucket = 2 ** (1 / 8)
-                bounds = {p: (DELAY_MS[0] / 1000 / bucket, max(DELAY_MS[1] / 1000, driver.p99(p, 120)) * bucket)
+                seen = {p: p99(drivers[p].take_latencies()) for p in PODS}
+                bounds = {p: (DELAY_MS[0] / 1000 / bucket, max(DELAY_MS[1] / 1000, seen[p]) * bucket)
                           for p in PODS}
                 ok = set(values) == set(PODS) and all(bounds[p][0] <= values[p] <= bounds[p][1] for p in PODS)
                 shown_bounds = {p: (round(a, 3), round(b, 3)) for p, (a, b) in bounds.items()}
@@ -448,12 +237,13 @@ def main() -> int:
                     help="start Prometheus with --enable-feature=native-histograms and check the native-histogram rules")
     args = ap.parse_args()
 
-    for tool in (args.app, args.prometheus):
-        if not shutil.which(tool) and not os.access(tool, os.X_OK):
-            print(f"FAIL  {tool} not found" + (
-                " (Debian package prometheus: apt-get install prometheus)" if tool == args.prometheus
-                else " (build it: swift build -c release --product metrics-app)"))
-            return 1
+    missing = [m for m in (require_tool(args.app, "build it: swift build -c release --product metrics-app"),
+                           require_tool(args.prometheus, "Debian package prometheus: apt-get install prometheus"))
+               if m]
+    for m in missing:
+        print(f"FAIL  {m}")
+    if missing:
+        return 1
 
     rules = adapter_rules()
     so = load_yaml("overlays/keda/scaledobject.yaml")
@@ -465,7 +255,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ship-e2e-"))
     procs = Processes()
     fake_kong = None
-    driver = None
+    drivers: dict[str, LoadGenerator] = {}
     stopping = {"signal": None}
 
     def on_signal(signum, _frame):
@@ -496,34 +286,31 @@ def main() -> int:
                                                "kong-operator-metrics", "kong-operator-e2e")], "manager"),
             ],
         }
-        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        prom_port = free_port()
-        procs.start("prometheus", [args.prometheus, f"--config.file={tmp / 'prometheus.yml'}",
-                                   f"--storage.tsdb.path={tmp / 'data'}",
-                                   f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"]
-                    + (["--enable-feature=native-histograms"] if args.native_histograms else []),
-                    tmp / "prometheus.log")
-        base = f"http://127.0.0.1:{prom_port}"
-        wait_until("Prometheus ready", lambda: http_get(f"{base}/-/ready", 1)[0] == 200, 60)
-        prom = Prometheus(base)
+        prom = start_prometheus(procs, tmp, config, args.prometheus,
+                                extra_args=["--enable-feature=native-histograms"] if args.native_histograms else [])
         wait_until("both pods scraped", lambda: len(prom.query(f'up{{job="{SERVICE}"}} == 1')) == len(PODS), 30)
-        log(f"Prometheus {base} scrapes {len(PODS)} metrics-app pods and the Kong Operator stand-in")
+        log(f"Prometheus {prom.base} scrapes {len(PODS)} metrics-app pods and the Kong Operator stand-in")
 
-        driver = LoadDriver({pod: (f"http://127.0.0.1:{port}/", PODS[pod]) for pod, port in app_ports.items()})
-        driver.start()
-        while (elapsed := time.monotonic() - driver.started) < drive:
+        # Open-loop load, each instance on its own: 20/s at pod a, 5/s at pod b.
+        for pod, port in app_ports.items():
+            drivers[pod] = LoadGenerator(lambda p=pod, u=f"http://127.0.0.1:{port}": [(p, u)], PODS[pod],
+                                         timeout=5, workers=32)
+        started = time.monotonic()
+        for d in drivers.values():
+            d.start()
+        while (elapsed := time.monotonic() - started) < drive:
             time.sleep(min(15, drive - elapsed))
-            log(f"load running {time.monotonic() - driver.started:.0f}/{drive:.0f}s")
+            log(f"load running {time.monotonic() - started:.0f}/{drive:.0f}s")
         time.sleep(1)
-        run_checks(prom, driver, time.monotonic() - driver.started, native=args.native_histograms)
+        run_checks(prom, drivers, time.monotonic() - started, native=args.native_histograms)
     except KeyboardInterrupt:
         record(False, f"interrupted by signal {stopping['signal'] or 'SIGINT'}")
     except Exception as e:  # noqa: BLE001 - report any setup failure as a failed check
         traceback.print_exc()
         record(False, f"e2e setup or query: {e}")
     finally:
-        if driver:
-            driver.stop()
+        for d in drivers.values():
+            d.stop()
         if fake_kong:
             fake_kong.stop()
         codes = procs.stop_all()

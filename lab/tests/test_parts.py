@@ -1,0 +1,83 @@
+"""The lab's parts on their own: the adapter's query expansion under SPEED, the HPA KEDA makes,
+the pod template from the kustomized Deployment, the ReplicaSet's scale-down order, and the
+kube-state-metrics endpoint read by the Prometheus client's parser."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from lab.controller import apply_defaults
+from lab.ksm import KubeStateMetrics
+from lab.pods import PodTemplate, _delete_rank
+from lab.prometheus import ROOT, adapter_rules, expand, load_yaml, resource_labels, scale_windows
+from lab.scenarios import hpa_from_scaled_object, kustomize, find
+
+KUBECTL = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
+
+
+def test_scale_windows():
+    assert scale_windows("sum(rate(x[2m])) by (pod)", 6) == "sum(rate(x[20s])) by (pod)"
+    assert scale_windows("rate(k[60s:10s])", 4) == "rate(k[15s:2500ms])"
+    assert scale_windows("rate(x[1m30s])", 1) == "rate(x[1m30s])"
+    assert scale_windows("rate(x[1m30s])", 3) == "rate(x[30s])"
+
+
+def test_pods_query_as_the_adapter_builds_it():
+    rule = adapter_rules()[0]
+    labels = resource_labels(rule)
+    q = expand(rule["metricsQuery"], "http_requests_total",
+               {labels["namespace"]: "demo-ns", labels["pod"]: "=~a|b"}, labels["pod"])
+    assert q == 'sum(rate(http_requests_total{namespace="demo-ns",pod=~"a|b"}[2m])) by (pod)'
+
+
+def test_hpa_keda_creates():
+    so = load_yaml("overlays/keda/scaledobject.yaml")
+    hpa = apply_defaults(hpa_from_scaled_object(so))
+    spec = hpa["spec"]
+    assert hpa["metadata"]["name"] == "metrics-app" and (spec["minReplicas"], spec["maxReplicas"]) == (1, 10)
+    (m,) = spec["metrics"]
+    assert m["type"] == "External" and m["external"]["metric"]["name"] == "s0-prometheus"
+    assert m["external"]["target"] == {"type": "AverageValue", "averageValue": "5"}
+    assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+
+
+def test_pod_template_from_the_kustomized_deployment():
+    t = PodTemplate.from_deployment(find(kustomize("deploy/overlays/latency", KUBECTL), "Deployment"))
+    assert t.env["METRICS_APP_MAX_CONCURRENCY"] == "4" and t.env["METRICS_APP_THREADS"] == "2"
+    assert (t.readiness.path, t.readiness.period, t.readiness.failure_threshold) == ("/readyz", 5, 1)
+    assert (t.startup.path, t.pre_stop_sleep, t.termination_grace) == ("/healthz", 5.0, 40.0)
+    assert t.requests == {"cpu": 100, "memory": 32 * 2**20 * 1000}
+
+
+class _Stub:
+    def __init__(self, name, phase, ready, ready_since, created):
+        self.name = name
+        self._s = {"phase": phase, "ready": ready, "ready_since": ready_since, "created": created}
+
+    def state(self):
+        return self._s
+
+
+def test_replicaset_deletes_pending_then_unready_then_newest_ready():
+    pods = [_Stub("old-ready", "Running", True, 10, 0), _Stub("new-ready", "Running", True, 50, 40),
+            _Stub("unready", "Running", False, None, 5), _Stub("pending", "Pending", False, None, 60)]
+    assert [p.name for p in sorted(pods, key=_delete_rank)] == ["pending", "unready", "new-ready", "old-ready"]
+
+
+def test_kube_state_metrics_endpoint():
+    hpa = apply_defaults(load_yaml("hpa.yaml"))
+    ksm = KubeStateMetrics(hpa)
+    try:
+        ksm.update(3, 4, [6.5], {"AbleToScale": ("True", "SucceededRescale", "")})
+        families = {f.name: f for f in text_string_to_metric_families(ksm.render())}
+    finally:
+        ksm.stop()
+    value = {name: [(s.labels, s.value) for s in f.samples] for name, f in families.items()}
+    base = {"namespace": "demo-ns", "horizontalpodautoscaler": "metrics-app"}
+    assert value["kube_horizontalpodautoscaler_status_current_replicas"] == [(base, 3)]
+    assert value["kube_horizontalpodautoscaler_status_desired_replicas"] == [(base, 4)]
+    assert value["kube_horizontalpodautoscaler_spec_max_replicas"] == [(base, 10)]
+    assert value["kube_horizontalpodautoscaler_spec_target_metric"] == [
+        ({**base, "metric_name": "http_requests_per_second", "metric_target_type": "average"}, 5)]
+    assert ({**base, "condition": "AbleToScale", "status": "true"}, 1) in value["kube_horizontalpodautoscaler_status_condition"]
