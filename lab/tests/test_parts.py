@@ -44,7 +44,7 @@ def test_hpa_keda_creates():
 
 def test_pod_template_from_the_kustomized_deployment():
     t = PodTemplate.from_deployment(find(kustomize("deploy/overlays/latency", KUBECTL), "Deployment"))
-    assert t.env["METRICS_APP_MAX_CONCURRENCY"] == "4" and t.env["METRICS_APP_THREADS"] == "2"
+    assert t.env["METRICS_APP_MAX_CONCURRENCY"] == "4" and t.env["METRICS_APP_SHUTDOWN_TIMEOUT"] == "25"
     assert (t.readiness.path, t.readiness.period, t.readiness.failure_threshold) == ("/readyz", 5, 1)
     assert (t.startup.path, t.pre_stop_sleep, t.termination_grace) == ("/healthz", 5.0, 40.0)
     assert t.requests == {"cpu": 100, "memory": 32 * 2**20 * 1000}
