@@ -285,6 +285,17 @@ extension TextWriter {
         append(histogram.count, to: &sink)
         sink.append(newline)
     }
+
+    /// Appends Unix seconds with milliseconds: `1700000000.123`.
+    static func appendTimestamp(_ seconds: Double, to buffer: inout ByteSink) {
+        let milliseconds = UInt64(max(0, (seconds * 1000).rounded()))
+        append(milliseconds / 1000, to: &buffer)
+        buffer.append(UInt8(ascii: "."))
+        let fraction = milliseconds % 1000
+        if fraction < 100 { buffer.append(0x30) }
+        if fraction < 10 { buffer.append(0x30) }
+        append(fraction, to: &buffer)
+    }
 }
 
 /// Byte strings the encoders write: static strings, so appending one is a plain copy (no
