@@ -83,14 +83,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
             descriptor.countRejection(.invalidValue)
             return
         }
-        var current = fractionBits.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + amount).bitPattern
-            let (exchanged, original) = fractionBits.weakCompareExchange(
-                expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
+        fractionBits.add(double: amount)
     }
 
     /// Adds `amount` and records an exemplar for it, such as

@@ -26,13 +26,7 @@ public final class Gauge: MetricSeries, @unchecked Sendable {
             rejectInvalidValue()
             return
         }
-        var current = bits.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + amount).bitPattern
-            let (exchanged, original) = bits.weakCompareExchange(expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
+        bits.add(double: amount)
     }
 
     /// Subtracts `amount` (default 1).

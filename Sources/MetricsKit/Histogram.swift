@@ -96,14 +96,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         let hotIndex = Int(truncatingIfNeeded: started >> 63)
         let half = stripe + 1 + hotIndex &* halfStride
         let sum = half + (halfStride &- 1)
-        var current = sum.pointee.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + value).bitPattern
-            let (exchanged, original) = sum.pointee.weakCompareExchange(
-                expected: current, desired: next, ordering: .relaxed)
-            if exchanged { break }
-            current = original
-        }
+        sum.pointee.add(double: value)
         guard hasNative else {
             half[bucket].wrappingAdd(1, ordering: .releasing)  // marks the observation complete
             return
@@ -276,14 +269,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             hot[i].wrappingAdd(count, ordering: .releasing)
         }
         let coldSum = Double(bitPattern: cold[bucketCount].exchange(0, ordering: .relaxed))
-        var current = hot[bucketCount].load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + coldSum).bitPattern
-            let (exchanged, original) = hot[bucketCount].weakCompareExchange(
-                expected: current, desired: next, ordering: .relaxed)
-            if exchanged { break }
-            current = original
-        }
+        hot[bucketCount].add(double: coldSum)
         return coldSum
     }
 
