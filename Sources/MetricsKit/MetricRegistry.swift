@@ -66,9 +66,7 @@ public final class MetricRegistry: Sendable {
     public func counter(_ name: String, help: String, constLabels: [String: String] = [:])
         throws(MetricsKitError) -> Counter
     {
-        try family(name, help: help, type: .counter, labelNames: [], constLabels: constLabels, seriesLimit: nil) {
-            d, values in Counter(descriptor: d, labelValues: values)
-        }.labels([])
+        try counter(name, help: help, labelNames: [], constLabels: constLabels).labels([])
     }
 
     /// Registers (or returns the already registered) labeled counter family.
@@ -102,9 +100,7 @@ public final class MetricRegistry: Sendable {
     public func gauge(_ name: String, help: String, constLabels: [String: String] = [:])
         throws(MetricsKitError) -> Gauge
     {
-        try family(name, help: help, type: .gauge, labelNames: [], constLabels: constLabels, seriesLimit: nil) {
-            d, values in Gauge(descriptor: d, labelValues: values)
-        }.labels([])
+        try gauge(name, help: help, labelNames: [], constLabels: constLabels).labels([])
     }
 
     /// Registers (or returns the already registered) labeled gauge family.

@@ -225,16 +225,6 @@ enum TextWriter {
 
 // Sample-line pieces both text formats write the same way.
 extension TextWriter {
-    static func appendSuffix(_ suffix: SampleSuffix, to sink: inout ByteSink) {
-        switch suffix {
-        case .none: break
-        case .bucket: sink.append(Literal.bucket)
-        case .sum: sink.append(Literal.sum)
-        case .count: sink.append(Literal.count)
-        case .other(let bytes): sink.append(bytes)
-        }
-    }
-
     /// Appends `{labels} ` (or ` ` without labels).
     @inline(__always)
     static func appendLabels(_ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink) {
@@ -275,12 +265,12 @@ extension TextWriter {
     /// Appends the `_sum` and `_count` lines of a histogram.
     static func appendSumAndCount(_ name: UnsafeBufferPointer<UInt8>, _ histogram: HistogramSample, to sink: inout ByteSink) {
         sink.append(name)
-        appendSuffix(.sum, to: &sink)
+        SampleSuffix.sum.append(to: &sink)
         appendLabels(histogram.labels, to: &sink)
         append(histogram.sum, to: &sink)
         sink.append(newline)
         sink.append(name)
-        appendSuffix(.count, to: &sink)
+        SampleSuffix.count.append(to: &sink)
         appendLabels(histogram.labels, to: &sink)
         append(histogram.count, to: &sink)
         sink.append(newline)
