@@ -1,79 +1,5 @@
 import Synchronization
 
-/// One time series of a family: a label set and its pre-rendered label text.
-///
-/// ``Counter``, ``Gauge`` and ``Histogram`` are its subclasses; you do not subclass it yourself.
-public class MetricSeries: @unchecked Sendable {
-    /// The family this series belongs to (names, header, rejection counters).
-    let descriptor: FamilyDescriptor
-    /// The label text and the raw label values in one allocation (see ``SeriesKey``).
-    let key: UnsafeMutableBufferPointer<UInt8>
-    /// When the series was created, Unix seconds (OpenMetrics `_created`).
-    let created: Double
-    /// An `ExemplarSlots` (retained), created by the first exemplar; 0 until then, so series
-    /// that never see one pay a word.
-    private let exemplarSlots = Atomic<UInt>(0)
-
-    init(descriptor: FamilyDescriptor, labelValues: [String]) {
-        self.descriptor = descriptor
-        self.key = SeriesKey.allocate(labelText: descriptor.labelText(for: labelValues), values: labelValues)
-        self.created = WallClock.secondsSinceEpoch()
-    }
-
-    deinit {
-        key.deallocate()
-        let slots = exemplarSlots.load(ordering: .acquiring)
-        if slots != 0 { Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: slots)!).release() }
-    }
-
-    /// Records `labels` as the latest exemplar of slot `index` (a histogram bucket; 0 for a
-    /// counter), or counts it refused.
-    final func recordExemplar(_ labels: [String: String], value: Double, slot index: Int, slotCount: Int) {
-        guard let checked = ExemplarLabels(labels) else {
-            descriptor.countRejection(.invalidExemplar)
-            return
-        }
-        let exemplar = ExemplarSlots.Exemplar(
-            labels: checked.text, value: value, timestamp: WallClock.secondsSinceEpoch())
-        exemplars(creatingWith: slotCount).record(exemplar, at: index)
-    }
-
-    private func exemplars(creatingWith count: Int) -> ExemplarSlots {
-        if let existing = recordedExemplars { return existing }
-        let slots = ExemplarSlots(count: count)
-        let bits = UInt(bitPattern: Unmanaged.passRetained(slots).toOpaque())
-        let (stored, current) = exemplarSlots.compareExchange(
-            expected: 0, desired: bits, ordering: .acquiringAndReleasing)
-        if stored { return slots }
-        Unmanaged.passUnretained(slots).release()
-        return Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: current)!).takeUnretainedValue()
-    }
-
-    /// The exemplars recorded so far, if any.
-    final var recordedExemplars: ExemplarSlots? {
-        let bits = exemplarSlots.load(ordering: .acquiring)
-        guard bits != 0 else { return nil }
-        return Unmanaged<ExemplarSlots>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
-    }
-
-    /// The values of the family's variable labels, in the order of its label names.
-    public var labelValues: [String] { SeriesKey.values(key) }
-
-    /// Counts an update refused for its value (kept out of line: the hot path only branches here).
-    @usableFromInline
-    @inline(never)
-    final func rejectInvalidValue() {
-        descriptor.countRejection(.invalidValue)
-    }
-
-    /// Hands this series' samples to `visitor` (each subclass says what it holds; encoders
-    /// decide how it is written).
-    func visit<V: SampleVisitor>(_ visitor: inout V) {}
-
-    /// The pre-rendered label pairs `a="x",b="y"`.
-    final var labelText: UnsafeBufferPointer<UInt8> { SeriesKey.labelText(key) }
-}
-
 /// A monotonically increasing value: requests served, bytes sent, errors seen.
 ///
 /// Whole-number increments (the common case) are one relaxed atomic add; fractional
@@ -157,14 +83,7 @@ public final class Counter: MetricSeries, @unchecked Sendable {
             descriptor.countRejection(.invalidValue)
             return
         }
-        var current = fractionBits.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + amount).bitPattern
-            let (exchanged, original) = fractionBits.weakCompareExchange(
-                expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
+        fractionBits.add(double: amount)
     }
 
     /// Adds `amount` and records an exemplar for it, such as
@@ -196,61 +115,5 @@ public final class Counter: MetricSeries, @unchecked Sendable {
             Sample(
                 labels: labelText, value: integer.map { Double($0) } ?? value, integer: integer,
                 exemplars: recordedExemplars, created: created))
-    }
-}
-
-/// A value that goes up and down: in-flight requests, queue depth, temperature.
-///
-/// The value is a `Double` kept as its bit pattern in one atomic word: `set` is a store,
-/// `increment`/`decrement` a compare-and-swap loop. `set` accepts any value, including NaN
-/// and infinities (valid gauge values in Prometheus); an increment or decrement by a NaN or
-/// infinite amount is refused and counted as `invalid_value`.
-public final class Gauge: MetricSeries, @unchecked Sendable {
-    @usableFromInline let bits = Atomic<UInt64>(0)
-
-    override init(descriptor: FamilyDescriptor, labelValues: [String]) {
-        super.init(descriptor: descriptor, labelValues: labelValues)
-    }
-
-    /// Sets the value.
-    @inlinable
-    public func set(_ value: Double) {
-        bits.store(value.bitPattern, ordering: .relaxed)
-    }
-
-    /// Adds `amount` (default 1).
-    @inlinable
-    public func increment(by amount: Double = 1) {
-        guard amount.isFinite else {
-            rejectInvalidValue()
-            return
-        }
-        var current = bits.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + amount).bitPattern
-            let (exchanged, original) = bits.weakCompareExchange(expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
-    }
-
-    /// Subtracts `amount` (default 1).
-    @inlinable
-    public func decrement(by amount: Double = 1) {
-        increment(by: -amount)
-    }
-
-    /// Sets the value to the current Unix time in seconds.
-    public func setToCurrentTime() {
-        set(WallClock.secondsSinceEpoch())
-    }
-
-    /// The current value.
-    public var value: Double {
-        Double(bitPattern: bits.load(ordering: .relaxed))
-    }
-
-    override func visit<V: SampleVisitor>(_ visitor: inout V) {
-        visitor.visit(Sample(labels: labelText, value: value))
     }
 }

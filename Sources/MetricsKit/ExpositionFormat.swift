@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The formats a registry renders.
 public enum ExpositionFormat: Sendable, Hashable, CaseIterable {
     /// Prometheus text format 0.0.4: what every Prometheus understands.
@@ -81,85 +79,5 @@ extension ExpositionFormat {
             }
         }
         return rank(self) > rank(other)
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs (header parameters).
-    var trimmed: String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
-    }
-}
-
-// MARK: - Exemplars
-
-/// An exemplar's label set (`trace_id`, `span_id`, ...), checked once and pre-rendered.
-///
-/// OpenMetrics limits the label names and values of an exemplar together to 128 UTF-8
-/// characters; a longer or malformed set is refused (the update itself still counts) and
-/// counted as `metricskit_rejected_updates_total{reason="invalid_exemplar"}`.
-struct ExemplarLabels {
-    /// `{trace_id="…",span_id="…"}`.
-    let text: [UInt8]
-
-    static let characterLimit = 128
-
-    init?(_ labels: [String: String]) {
-        var characters = 0
-        for (name, value) in labels {
-            guard Names.isValidLabelName(name) else { return nil }
-            characters += name.unicodeScalars.count + value.unicodeScalars.count
-        }
-        guard characters <= Self.characterLimit else { return nil }
-        text = ByteSink.bytes { text in
-            text.append(UInt8(ascii: "{"))
-            for (index, label) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { text.append(UInt8(ascii: ",")) }
-                text.append(label.key)
-                text.append(Array("=\"".utf8))
-                TextWriter.appendEscapedLabelValue(label.value, to: &text)
-                text.append(UInt8(ascii: "\""))
-            }
-            text.append(UInt8(ascii: "}"))
-        }
-    }
-}
-
-/// The latest exemplar of a counter, or of each bucket of a histogram.
-final class ExemplarSlots: Sendable {
-    struct Exemplar {
-        var labels: [UInt8]
-        var value: Double
-        var timestamp: Double
-    }
-
-    private let slots: Mutex<[Exemplar?]>
-
-    init(count: Int) {
-        slots = Mutex(Array(repeating: nil, count: count))
-    }
-
-    func record(_ exemplar: Exemplar, at index: Int) {
-        slots.withLock { $0[index] = exemplar }
-    }
-
-    func snapshot() -> [Exemplar?] {
-        slots.withLock { $0 }
-    }
-}
-
-extension TextWriter {
-    /// Appends Unix seconds with milliseconds: `1700000000.123`.
-    static func appendTimestamp(_ seconds: Double, to buffer: inout ByteSink) {
-        let milliseconds = UInt64(max(0, (seconds * 1000).rounded()))
-        append(milliseconds / 1000, to: &buffer)
-        buffer.append(UInt8(ascii: "."))
-        let fraction = milliseconds % 1000
-        if fraction < 100 { buffer.append(0x30) }
-        if fraction < 10 { buffer.append(0x30) }
-        append(fraction, to: &buffer)
     }
 }

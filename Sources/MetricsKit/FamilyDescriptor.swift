@@ -1,39 +1,5 @@
 import Synchronization
 
-/// The type of a metric family, as written on its `# TYPE` line.
-public enum MetricType: String, Sendable, Equatable {
-    /// A monotonically increasing value.
-    case counter
-    /// A value that goes up and down.
-    case gauge
-    /// Observations counted into cumulative buckets, with a sum and a count.
-    case histogram
-    /// A value whose type is not known (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
-    case untyped
-}
-
-/// Why a run-time update was refused (see ``MetricRegistry`` for the self-metric that counts them).
-enum RejectionReason: Int, CaseIterable {
-    /// A new label set was asked for while the family already held its series limit.
-    case seriesLimit
-    /// `labels(...)` was called with the wrong number of values.
-    case labelCount
-    /// A counter increment that was negative, NaN or infinite; a NaN or infinite histogram
-    /// observation; a non-finite gauge increment; a callback counter that returned such a value.
-    case invalidValue
-    /// An exemplar whose label set was malformed or over 128 characters (the update counted).
-    case invalidExemplar
-
-    var label: String {
-        switch self {
-        case .seriesLimit: "series_limit"
-        case .labelCount: "label_count"
-        case .invalidValue: "invalid_value"
-        case .invalidExemplar: "invalid_exemplar"
-        }
-    }
-}
-
 /// Everything about a family that does not change after registration, shared by its series:
 /// names, label order, and the rejection counters. It knows no exposition format.
 final class FamilyDescriptor: Sendable {

@@ -56,7 +56,7 @@ struct OpenMetricsEncoder: ExpositionEncoder {
             sink.append(Literal.total)
         } else {
             sink.append(name)
-            TextWriter.appendSuffix(sample.suffix, to: &sink)
+            sample.suffix.append(to: &sink)
         }
         TextWriter.appendLabelsAndValue(sample, to: &sink)
         if let exemplar = sample.exemplars?.snapshot()[0] { append(exemplar) }

@@ -60,11 +60,18 @@ struct ProtobufEncoder: ExpositionEncoder {
         let start = sink.openLength()
         sink.append(Family.name)
         sink.appendLengthDelimited(name)
+        appendHelpAndType(help, type, to: &sink)
+        return start
+    }
+
+    /// The `help` and `type` fields of a `MetricFamily` (after its name).
+    private static func appendHelpAndType(
+        _ help: UnsafeBufferPointer<UInt8>, _ type: MetricType, to sink: inout ByteSink
+    ) {
         sink.append(Family.help)
         sink.appendLengthDelimited(help)
         sink.append(Family.type)
         sink.appendVarint(typeNumber(type))
-        return start
     }
 
     mutating func visit(_ sample: Sample) {
@@ -77,18 +84,9 @@ struct ProtobufEncoder: ExpositionEncoder {
         side.append(Family.name)
         let nameStart = side.openLength()
         side.append(name)
-        switch sample.suffix {
-        case .none: break
-        case .bucket: side.append(Literal.bucket)
-        case .sum: side.append(Literal.sum)
-        case .count: side.append(Literal.count)
-        case .other(let bytes): side.append(bytes)
-        }
+        sample.suffix.append(to: &side)
         side.closeLength(nameStart)
-        side.append(Family.help)
-        side.appendLengthDelimited(help)
-        side.append(Family.type)
-        side.appendVarint(Self.typeNumber(.untyped))
+        Self.appendHelpAndType(help, .untyped, to: &side)
         Self.appendMetric(sample, type: .untyped, to: &side)
         side.closeLength(start)
         deferred = side

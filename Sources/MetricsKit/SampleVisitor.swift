@@ -31,6 +31,17 @@ enum SampleSuffix {
     case count
     /// Any other suffix (already checked to form a valid name with the family's).
     case other(UnsafeBufferPointer<UInt8>)
+
+    /// Appends the suffix's bytes (`_bucket`, `_sum`, ...): one spelling for every encoder.
+    func append(to sink: inout ByteSink) {
+        switch self {
+        case .none: break
+        case .bucket: sink.append(Literal.bucket)
+        case .sum: sink.append(Literal.sum)
+        case .count: sink.append(Literal.count)
+        case .other(let bytes): sink.append(bytes)
+        }
+    }
 }
 
 /// One counter, gauge or untyped sample.

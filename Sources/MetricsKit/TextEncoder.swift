@@ -36,7 +36,7 @@ struct TextEncoder: ExpositionEncoder {
 
     mutating func visit(_ sample: Sample) {
         sink.append(name)
-        TextWriter.appendSuffix(sample.suffix, to: &sink)
+        sample.suffix.append(to: &sink)
         TextWriter.appendLabelsAndValue(sample, to: &sink)
         sink.append(TextWriter.newline)
     }

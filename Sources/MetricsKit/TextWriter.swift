@@ -225,16 +225,6 @@ enum TextWriter {
 
 // Sample-line pieces both text formats write the same way.
 extension TextWriter {
-    static func appendSuffix(_ suffix: SampleSuffix, to sink: inout ByteSink) {
-        switch suffix {
-        case .none: break
-        case .bucket: sink.append(Literal.bucket)
-        case .sum: sink.append(Literal.sum)
-        case .count: sink.append(Literal.count)
-        case .other(let bytes): sink.append(bytes)
-        }
-    }
-
     /// Appends `{labels} ` (or ` ` without labels).
     @inline(__always)
     static func appendLabels(_ labels: UnsafeBufferPointer<UInt8>, to sink: inout ByteSink) {
@@ -275,15 +265,26 @@ extension TextWriter {
     /// Appends the `_sum` and `_count` lines of a histogram.
     static func appendSumAndCount(_ name: UnsafeBufferPointer<UInt8>, _ histogram: HistogramSample, to sink: inout ByteSink) {
         sink.append(name)
-        appendSuffix(.sum, to: &sink)
+        SampleSuffix.sum.append(to: &sink)
         appendLabels(histogram.labels, to: &sink)
         append(histogram.sum, to: &sink)
         sink.append(newline)
         sink.append(name)
-        appendSuffix(.count, to: &sink)
+        SampleSuffix.count.append(to: &sink)
         appendLabels(histogram.labels, to: &sink)
         append(histogram.count, to: &sink)
         sink.append(newline)
+    }
+
+    /// Appends Unix seconds with milliseconds: `1700000000.123`.
+    static func appendTimestamp(_ seconds: Double, to buffer: inout ByteSink) {
+        let milliseconds = UInt64(max(0, (seconds * 1000).rounded()))
+        append(milliseconds / 1000, to: &buffer)
+        buffer.append(UInt8(ascii: "."))
+        let fraction = milliseconds % 1000
+        if fraction < 100 { buffer.append(0x30) }
+        if fraction < 10 { buffer.append(0x30) }
+        append(fraction, to: &buffer)
     }
 }
 

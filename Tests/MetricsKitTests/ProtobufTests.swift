@@ -182,6 +182,36 @@ struct ProtobufTests {
         Self.compare(families, expected, at: "families")
     }
 
+    struct SuffixedCollector: Collector {
+        var familyNames: [String] { ["pb_parts"] }
+        func collect() -> [CollectedFamily] {
+            [CollectedFamily(name: "pb_parts", help: "Parts.", type: .gauge, samples: [
+                CollectedSample(value: 1),
+                CollectedSample(suffix: "_sum", value: 2.5),
+                CollectedSample(suffix: "_info", labels: [("k", "v")], value: 3),
+            ])]
+        }
+    }
+
+    @Test func collectedSamplesWithASuffixBecomeUntypedFamiliesOfTheirOwn() throws {
+        // Protobuf has no place for `_sum` or `_info` in a gauge family: each such sample is
+        // written after the family as an untyped family named with the suffix, same help.
+        let registry = MetricRegistry()
+        try registry.register(SuffixedCollector())
+        var body: [UInt8] = []
+        registry.render(.protobuf, into: &body)
+        guard let families = try Self.decode(body) else { return }
+        Self.compare(
+            families,
+            [
+                ["name": "pb_parts", "help": "Parts.", "type": "GAUGE", "metric": [["gauge": ["value": 1.0]]]],
+                ["name": "pb_parts_sum", "help": "Parts.", "type": "UNTYPED", "metric": [["untyped": ["value": 2.5]]]],
+                ["name": "pb_parts_info", "help": "Parts.", "type": "UNTYPED",
+                 "metric": [["label": [Self.pair("k", "v")], "untyped": ["value": 3.0]]]],
+            ] as [Any],
+            at: "families")
+    }
+
     @Test func longMessagesGetMultiByteLengths() throws {
         // Help and label values over 127 and 16,383 bytes: lengths of two and three varint bytes.
         let registry = MetricRegistry()
