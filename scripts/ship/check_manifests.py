@@ -9,9 +9,9 @@
    ../shared/schemas/jsonschema (<kind>-<first part of the group>-<version>-strict.json). A
    custom resource without a schema fails. Without ../shared/schemas the check is skipped, and
    says so.
-4. Consistency: the Prometheus Adapter rules are the same in the ConfigMap fragment and in the
-   chart values; every HPA metric served by the adapter has a rule that yields its name; the
-   Service, ServiceMonitor, probes and container port agree with the app; the grace period
+4. Consistency: the chart values (values.yaml) are what scripts/ship/adapter_values.py
+   generates from the Prometheus Adapter rules in the ConfigMap fragment; every HPA metric
+   served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes and container port agree with the app; the grace period
    covers preStop plus the app's drain deadline; the image is IMAGE:TAG; every autoscaler has
    the behavior the project specifies.
 
@@ -33,6 +33,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from lab.prometheus import adapter_rules  # noqa: E402
+import adapter_values  # noqa: E402  (beside this script)
+
 DEPLOY = ROOT / "deploy"
 
 # API groups whose kinds Kubernetes itself serves; everything else is a custom resource.
@@ -147,12 +151,6 @@ def validate_custom(tool: str, schemas: Path, rel: str, items: list[tuple[dict, 
 
 # ---- consistency ----------------------------------------------------------------------------
 
-def adapter_rules() -> tuple[list[dict], list[dict]]:
-    cm = yaml.safe_load((DEPLOY / "prometheus-adapter/rules-configmap.yaml").read_text())
-    values = yaml.safe_load((DEPLOY / "prometheus-adapter/values.yaml").read_text())
-    return yaml.safe_load(cm["data"]["config.yaml"])["rules"], values["rules"]["custom"]
-
-
 def adapter_metric_names(rules: list[dict]) -> set[str]:
     """The metric names the adapter derives: series name -> name.matches/as (Go's ${1})."""
     names = set()
@@ -172,11 +170,11 @@ def adapter_metric_names(rules: list[dict]) -> set[str]:
 
 
 def consistency(renderings: dict[str, list[dict]], image: str) -> None:
-    cm_rules, values_rules = adapter_rules()
-    record(cm_rules == values_rules,
-           "Prometheus Adapter rules: rules-configmap.yaml and values.yaml hold the same rules",
-           "the two lists differ")
-    served = adapter_metric_names(cm_rules)
+    values = adapter_values.VALUES
+    record(values.is_file() and values.read_text() == adapter_values.render(),
+           "Prometheus Adapter rules: values.yaml is generated from rules-configmap.yaml",
+           "values.yaml differs from what scripts/ship/adapter_values.py writes: run `make adapter-values`")
+    served = adapter_metric_names(adapter_rules())
     record({"http_requests_per_second", "http_request_duration_seconds_p95",
             "kong_upstream_latency_ms_60s_average"} <= served,
            f"Prometheus Adapter rules yield {sorted(served)}", "a metric name is missing")
