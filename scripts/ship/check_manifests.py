@@ -11,9 +11,9 @@
    says so.
 4. Consistency: the chart values (values.yaml) are what scripts/ship/adapter_values.py
    generates from the Prometheus Adapter rules in the ConfigMap fragment; every HPA metric
-   served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes and container port agree with the app; the grace period
-   covers preStop plus the app's drain deadline; the image is IMAGE:TAG; every autoscaler has
-   the behavior the project specifies.
+   served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes
+   and container port agree with the app; the grace period covers preStop plus the app's drain
+   deadline; the image is IMAGE:TAG; every autoscaler has the behavior the project specifies.
 
 Prints one PASS/FAIL line per check and a closing `ship-manifests: N passed, M failed` line;
 exits 1 when anything failed.
@@ -34,8 +34,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from lab.prometheus import adapter_rules  # noqa: E402
+from lab.prometheus import adapter_rules, derived_name  # noqa: E402
 import adapter_values  # noqa: E402  (beside this script)
+from checks import record, summary  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
 
@@ -65,15 +66,6 @@ EXPECTED_BEHAVIOR = {
         ],
     },
 }
-
-results: list[tuple[bool, str]] = []
-
-
-def record(ok: bool, what: str, detail: str = "") -> bool:
-    results.append((ok, what))
-    print(f"{'PASS' if ok else 'FAIL'}  {what}" + (f"\n      {detail}" if detail and not ok else ""))
-    sys.stdout.flush()
-    return ok
 
 
 def group_version(api_version: str) -> tuple[str, str]:
@@ -152,20 +144,18 @@ def validate_custom(tool: str, schemas: Path, rel: str, items: list[tuple[dict, 
 # ---- consistency ----------------------------------------------------------------------------
 
 def adapter_metric_names(rules: list[dict]) -> set[str]:
-    """The metric names the adapter derives: series name -> name.matches/as (Go's ${1})."""
+    """The metric names the adapter derives (lab.prometheus.derived_name: name.matches/as)."""
     names = set()
     for rule in rules:
-        series = re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule["seriesQuery"])
-        base = series[0] if not rule["seriesQuery"].startswith("{") else None
-        name = rule.get("name", {})
-        matches, as_ = name.get("matches", ".*"), name.get("as", "")
-        if base is None:  # a {__name__=~...} query: the rule must name its metric with `as`
+        query = rule["seriesQuery"]
+        if query.startswith("{"):  # a {__name__=~...} query: the rule must name its metric with `as`
+            as_ = rule.get("name", {}).get("as", "")
             if as_ and "$" not in as_:
                 names.add(as_)
             continue
-        m = re.search(matches, base)
-        if m:
-            names.add(re.sub(r"\$\{?(\d+)\}?", lambda g: m.group(int(g.group(1))), as_) if as_ else m.group(0))
+        name = derived_name(rule, re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", query).group(0))
+        if name:
+            names.add(name)
     return names
 
 
@@ -280,9 +270,7 @@ def main() -> int:
 
     consistency(renderings, args.image)
 
-    failed = sum(1 for ok, _ in results if not ok)
-    print(f"ship-manifests: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary("ship-manifests")
 
 
 if __name__ == "__main__":
