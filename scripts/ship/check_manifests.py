@@ -13,7 +13,8 @@
    generates from the Prometheus Adapter rules in the ConfigMap fragment; every HPA metric
    served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes
    and container port agree with the app; the grace period covers preStop plus the app's drain
-   deadline; the image is IMAGE:TAG; every autoscaler has the behavior the project specifies.
+   deadline; the image is IMAGE:TAG; every rendered HPA and every KEDA ScaledObject has the
+   behavior of deploy/components/hpa-behavior/behavior.yaml (written once there).
 
 Prints one PASS/FAIL line per check and a closing `ship-manifests: N passed, M failed` line;
 exits 1 when anything failed.
@@ -48,24 +49,10 @@ BUILTIN_GROUPS = {
     "node.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
 }
 
-EXPECTED_BEHAVIOR = {
-    "scaleUp": {
-        "stabilizationWindowSeconds": 30,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Pods", "value": 2, "periodSeconds": 30},
-            {"type": "Percent", "value": 100, "periodSeconds": 30},
-        ],
-    },
-    "scaleDown": {
-        "stabilizationWindowSeconds": 300,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Pods", "value": 1, "periodSeconds": 180},
-            {"type": "Percent", "value": 50, "periodSeconds": 180},
-        ],
-    },
-}
+# The behavior of every autoscaler, written once: the component patches it into each HPA; the
+# KEDA ScaledObjects repeat it (they take no HPA patch) and must match it.
+BEHAVIOR_PATCH = DEPLOY / "components/hpa-behavior/behavior.yaml"
+EXPECTED_BEHAVIOR = yaml.safe_load(BEHAVIOR_PATCH.read_text())["spec"]["behavior"]
 
 
 def group_version(api_version: str) -> tuple[str, str]:
@@ -209,7 +196,8 @@ def consistency(renderings: dict[str, list[dict]], image: str) -> None:
         for hpa in by_kind.get("HorizontalPodAutoscaler", []):
             spec = hpa["spec"]
             if (spec["minReplicas"], spec["maxReplicas"]) != (1, 10) or spec.get("behavior") != EXPECTED_BEHAVIOR:
-                problems.append(f"HPA {hpa['metadata']['name']}: min/max or behavior differ from the spec")
+                problems.append(f"HPA {hpa['metadata']['name']}: min/max differ from 1/10 or behavior from "
+                                f"{BEHAVIOR_PATCH.relative_to(ROOT)}")
             for m in spec["metrics"]:
                 if m["type"] in ("Pods", "Object"):
                     name = m[m["type"].lower()]["metric"]["name"]
@@ -219,7 +207,8 @@ def consistency(renderings: dict[str, list[dict]], image: str) -> None:
             spec = so["spec"]
             if (spec.get("minReplicaCount"), spec.get("maxReplicaCount")) != (1, 10) or \
                     spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior") != EXPECTED_BEHAVIOR:
-                problems.append(f"ScaledObject {so['metadata']['name']}: min/max or behavior differ from the spec")
+                problems.append(f"ScaledObject {so['metadata']['name']}: min/max differ from 1/10 or behavior "
+                                f"from {BEHAVIOR_PATCH.relative_to(ROOT)}")
         record(not problems, f"consistency of {rel} (image, ports, probes, grace period, autoscaler)",
                "\n      ".join(problems))
 
