@@ -2,7 +2,8 @@
 
 Shared by the autoscaling lab (lab/) and the end-to-end check scripts/ship/e2e_prometheus.py:
   - processes on loopback (free_port, http_get, wait_until, Processes);
-  - deploy/ files: load_yaml, adapter_rules (deploy/prometheus-adapter/rules-configmap.yaml);
+  - deploy/ files: load_yaml, adapter_config_text and adapter_rules (the one reader of
+    deploy/prometheus-adapter/rules-configmap.yaml, the one place of the adapter rules);
   - the scrape job the Prometheus Operator generates for a ServiceMonitor (namespace, pod,
     service, container, job and endpoint labels; the port-name keep rule), with static targets
     or a file_sd file the lab rewrites as pods come and go;
@@ -105,9 +106,16 @@ def load_yaml(rel: str) -> dict:
     return yaml.safe_load((DEPLOY / rel).read_text())
 
 
+ADAPTER_RULES_FILE = "prometheus-adapter/rules-configmap.yaml"
+
+
+def adapter_config_text() -> str:
+    """The adapter's config.yaml as rules-configmap.yaml carries it (the one place of the rules)."""
+    return load_yaml(ADAPTER_RULES_FILE)["data"]["config.yaml"]
+
+
 def adapter_rules() -> list[dict]:
-    cm = load_yaml("prometheus-adapter/rules-configmap.yaml")
-    return yaml.safe_load(cm["data"]["config.yaml"])["rules"]
+    return yaml.safe_load(adapter_config_text())["rules"]
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -34,7 +34,7 @@ SHIP_VENV_BIN := $(abspath $(VENV))/bin
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(SHIP_VENV_BIN)/kubectl)
 
 .PHONY: lint image-smoke docker-build docker-push deploy undeploy load-test test-ship \
-        deps-ship deps-ship-apt ship-manifests ship-docker-context ship-load-test ship-e2e ship-app ship-version
+        deps-ship deps-ship-apt adapter-values ship-manifests ship-docker-context ship-load-test ship-e2e ship-app ship-version
 
 # Installs Debian packages (apt-get update first when the lists are missing or stale).
 define ship_apt_install
@@ -73,6 +73,11 @@ lint: deps-ship ## hadolint on the Dockerfile, shellcheck on every shell script
 ship-manifests: deps-ship
 	PATH="$(SHIP_VENV_BIN):$$PATH" $(SHIP_VENV_BIN)/python scripts/ship/check_manifests.py \
 		--kubectl $(SHIP_VENV_BIN)/kubectl --schemas $(SHIP_SCHEMAS) --image $(IMAGE):$(TAG)
+
+# The adapter rules live once, in deploy/prometheus-adapter/rules-configmap.yaml; this writes
+# the Helm chart's values.yaml from them (ship-manifests fails when values.yaml is stale).
+adapter-values: $(VENV)/.ship-installed ## Write deploy/prometheus-adapter/values.yaml from rules-configmap.yaml
+	$(SHIP_VENV_BIN)/python scripts/ship/adapter_values.py
 
 # VERSION is the one place of the version: the generated Swift file and the kustomization's
 # image tag agree with it, and no doc or shipping file spells it out.

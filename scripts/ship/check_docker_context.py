@@ -19,13 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checks import record, summary  # beside this script
+
 ROOT = Path(__file__).resolve().parents[2]
-results: list[bool] = []
-
-
-def record(ok: bool, what: str, detail: str = "") -> None:
-    results.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'}  {what}" + (f"\n      {detail}" if detail and not ok else ""))
 
 
 def main() -> int:
@@ -56,9 +52,7 @@ def main() -> int:
     for path in ("Package.resolved", ".build", ".venv", ".git"):
         record(path not in allowed, f"{path} stays out of the build context")
 
-    failed = results.count(False)
-    print(f"ship-docker-context: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary("ship-docker-context")
 
 
 if __name__ == "__main__":

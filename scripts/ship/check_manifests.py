@@ -9,11 +9,12 @@
    ../shared/schemas/jsonschema (<kind>-<first part of the group>-<version>-strict.json). A
    custom resource without a schema fails. Without ../shared/schemas the check is skipped, and
    says so.
-4. Consistency: the Prometheus Adapter rules are the same in the ConfigMap fragment and in the
-   chart values; every HPA metric served by the adapter has a rule that yields its name; the
-   Service, ServiceMonitor, probes and container port agree with the app; the grace period
-   covers preStop plus the app's drain deadline; the image is IMAGE:TAG; every autoscaler has
-   the behavior the project specifies.
+4. Consistency: the chart values (values.yaml) are what scripts/ship/adapter_values.py
+   generates from the Prometheus Adapter rules in the ConfigMap fragment; every HPA metric
+   served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes
+   and container port agree with the app; the grace period covers preStop plus the app's drain
+   deadline; the image is IMAGE:TAG; every rendered HPA and every KEDA ScaledObject has the
+   behavior of deploy/components/hpa-behavior/behavior.yaml (written once there).
 
 Prints one PASS/FAIL line per check and a closing `ship-manifests: N passed, M failed` line;
 exits 1 when anything failed.
@@ -33,6 +34,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from lab.prometheus import adapter_rules, derived_name  # noqa: E402
+import adapter_values  # noqa: E402  (beside this script)
+from checks import record, summary  # noqa: E402
+
 DEPLOY = ROOT / "deploy"
 
 # API groups whose kinds Kubernetes itself serves; everything else is a custom resource.
@@ -43,33 +49,10 @@ BUILTIN_GROUPS = {
     "node.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
 }
 
-EXPECTED_BEHAVIOR = {
-    "scaleUp": {
-        "stabilizationWindowSeconds": 30,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Pods", "value": 2, "periodSeconds": 30},
-            {"type": "Percent", "value": 100, "periodSeconds": 30},
-        ],
-    },
-    "scaleDown": {
-        "stabilizationWindowSeconds": 300,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Pods", "value": 1, "periodSeconds": 180},
-            {"type": "Percent", "value": 50, "periodSeconds": 180},
-        ],
-    },
-}
-
-results: list[tuple[bool, str]] = []
-
-
-def record(ok: bool, what: str, detail: str = "") -> bool:
-    results.append((ok, what))
-    print(f"{'PASS' if ok else 'FAIL'}  {what}" + (f"\n      {detail}" if detail and not ok else ""))
-    sys.stdout.flush()
-    return ok
+# The behavior of every autoscaler, written once: the component patches it into each HPA; the
+# KEDA ScaledObjects repeat it (they take no HPA patch) and must match it.
+BEHAVIOR_PATCH = DEPLOY / "components/hpa-behavior/behavior.yaml"
+EXPECTED_BEHAVIOR = yaml.safe_load(BEHAVIOR_PATCH.read_text())["spec"]["behavior"]
 
 
 def group_version(api_version: str) -> tuple[str, str]:
@@ -147,36 +130,28 @@ def validate_custom(tool: str, schemas: Path, rel: str, items: list[tuple[dict, 
 
 # ---- consistency ----------------------------------------------------------------------------
 
-def adapter_rules() -> tuple[list[dict], list[dict]]:
-    cm = yaml.safe_load((DEPLOY / "prometheus-adapter/rules-configmap.yaml").read_text())
-    values = yaml.safe_load((DEPLOY / "prometheus-adapter/values.yaml").read_text())
-    return yaml.safe_load(cm["data"]["config.yaml"])["rules"], values["rules"]["custom"]
-
-
 def adapter_metric_names(rules: list[dict]) -> set[str]:
-    """The metric names the adapter derives: series name -> name.matches/as (Go's ${1})."""
+    """The metric names the adapter derives (lab.prometheus.derived_name: name.matches/as)."""
     names = set()
     for rule in rules:
-        series = re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule["seriesQuery"])
-        base = series[0] if not rule["seriesQuery"].startswith("{") else None
-        name = rule.get("name", {})
-        matches, as_ = name.get("matches", ".*"), name.get("as", "")
-        if base is None:  # a {__name__=~...} query: the rule must name its metric with `as`
+        query = rule["seriesQuery"]
+        if query.startswith("{"):  # a {__name__=~...} query: the rule must name its metric with `as`
+            as_ = rule.get("name", {}).get("as", "")
             if as_ and "$" not in as_:
                 names.add(as_)
             continue
-        m = re.search(matches, base)
-        if m:
-            names.add(re.sub(r"\$\{?(\d+)\}?", lambda g: m.group(int(g.group(1))), as_) if as_ else m.group(0))
+        name = derived_name(rule, re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", query).group(0))
+        if name:
+            names.add(name)
     return names
 
 
 def consistency(renderings: dict[str, list[dict]], image: str) -> None:
-    cm_rules, values_rules = adapter_rules()
-    record(cm_rules == values_rules,
-           "Prometheus Adapter rules: rules-configmap.yaml and values.yaml hold the same rules",
-           "the two lists differ")
-    served = adapter_metric_names(cm_rules)
+    values = adapter_values.VALUES
+    record(values.is_file() and values.read_text() == adapter_values.render(),
+           "Prometheus Adapter rules: values.yaml is generated from rules-configmap.yaml",
+           "values.yaml differs from what scripts/ship/adapter_values.py writes: run `make adapter-values`")
+    served = adapter_metric_names(adapter_rules())
     record({"http_requests_per_second", "http_request_duration_seconds_p95",
             "kong_upstream_latency_ms_60s_average"} <= served,
            f"Prometheus Adapter rules yield {sorted(served)}", "a metric name is missing")
@@ -221,7 +196,8 @@ def consistency(renderings: dict[str, list[dict]], image: str) -> None:
         for hpa in by_kind.get("HorizontalPodAutoscaler", []):
             spec = hpa["spec"]
             if (spec["minReplicas"], spec["maxReplicas"]) != (1, 10) or spec.get("behavior") != EXPECTED_BEHAVIOR:
-                problems.append(f"HPA {hpa['metadata']['name']}: min/max or behavior differ from the spec")
+                problems.append(f"HPA {hpa['metadata']['name']}: min/max differ from 1/10 or behavior from "
+                                f"{BEHAVIOR_PATCH.relative_to(ROOT)}")
             for m in spec["metrics"]:
                 if m["type"] in ("Pods", "Object"):
                     name = m[m["type"].lower()]["metric"]["name"]
@@ -231,7 +207,8 @@ def consistency(renderings: dict[str, list[dict]], image: str) -> None:
             spec = so["spec"]
             if (spec.get("minReplicaCount"), spec.get("maxReplicaCount")) != (1, 10) or \
                     spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior") != EXPECTED_BEHAVIOR:
-                problems.append(f"ScaledObject {so['metadata']['name']}: min/max or behavior differ from the spec")
+                problems.append(f"ScaledObject {so['metadata']['name']}: min/max differ from 1/10 or behavior "
+                                f"from {BEHAVIOR_PATCH.relative_to(ROOT)}")
         record(not problems, f"consistency of {rel} (image, ports, probes, grace period, autoscaler)",
                "\n      ".join(problems))
 
@@ -282,9 +259,7 @@ def main() -> int:
 
     consistency(renderings, args.image)
 
-    failed = sum(1 for ok, _ in results if not ok)
-    print(f"ship-manifests: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary("ship-manifests")
 
 
 if __name__ == "__main__":

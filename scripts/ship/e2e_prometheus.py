@@ -50,20 +50,13 @@ from lab.prometheus import (  # noqa: E402
     NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, free_port, http_get, load_yaml,
     rate_windows_seconds, require_tool, resource_labels, service_monitor_job, start_prometheus, wait_until,
 )
+from checks import record, results, summary  # noqa: E402  (beside this script)
+
 SERVICE = "metrics-app"
 PODS = {"metrics-app-e2e-a": 20.0, "metrics-app-e2e-b": 5.0}  # pod -> requests/s driven
 DELAY_MS = (100, 249)  # uniform delay: p95 of the histogram lands inside it (0.1 + 0.95 * 0.15 s)
 KONG_MEAN_MS = 120.0
 TOLERANCE = 0.15
-
-results: list[tuple[bool, str]] = []
-
-
-def record(ok: bool, what: str, detail: str = "") -> bool:
-    results.append((ok, what))
-    print(f"{'PASS' if ok else 'FAIL'}  {what}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
-    return ok
-
 
 def log(msg: str) -> None:
     print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -325,9 +318,7 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    failed = sum(1 for ok, _ in results if not ok)
-    print(f"ship-e2e: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary("ship-e2e")
 
 
 if __name__ == "__main__":
