@@ -1,7 +1,7 @@
 """A real Prometheus scraping metrics-app "pods", and the Prometheus Adapter's rules over it.
 
 Shared by the autoscaling lab (lab/) and the end-to-end check scripts/ship/e2e_prometheus.py:
-  - processes on loopback (free_port, http_get, wait_until, Processes);
+  - processes on loopback (free_port, http_get, wait_until, Processes, start_listening);
   - deploy/ files: load_yaml, adapter_config_text and adapter_rules (the one reader of
     deploy/prometheus-adapter/rules-configmap.yaml, the one place of the adapter rules);
   - the scrape job the Prometheus Operator generates for a ServiceMonitor (namespace, pod,
@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -38,10 +39,27 @@ NAMESPACE = "demo-ns"
 
 # ---- processes on loopback -------------------------------------------------------------------
 
+_issued_ports: set[int] = set()
+_issued_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never handed out twice by this process.
+
+    The kernel may give the same ephemeral port to two bind(0) calls once the first socket is
+    closed; two servers started on it would then split one port (the second fails to bind and a
+    readiness check reaches the first). Remembering what was handed out rules that out here;
+    start_listening covers a port another process took in between.
+    """
+    with _issued_lock:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _issued_ports:
+                _issued_ports.add(port)
+                return port
+    raise RuntimeError("no loopback port left that this process has not handed out")
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -91,6 +109,38 @@ class Processes:
                 codes[name] = None
         self.procs.clear()
         return codes
+
+
+def start_listening(procs: Processes, name: str, argv_for_port, logfile: Path, ready, timeout: float = 20,
+                    attempts: int = 3, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """Starts `argv_for_port(port)` on a free port and waits until `ready(port)` is true.
+
+    A process that exits before it is ready lost its port (or failed): it is started again on
+    another port, up to `attempts` times; then the error carries the end of its log.
+    """
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        proc = procs.start(name, argv_for_port(port), logfile, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if ready(port):
+                    if proc.poll() is None:  # still alive: the answer was its own
+                        return proc, port
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"{name} not ready on port {port} after {timeout:.0f}s; log {logfile}")
+        procs.procs = [(n, p) for n, p in procs.procs if p is not proc]
+        tail = logfile.read_text(errors="replace")[-600:] if logfile.exists() else ""
+        if attempt == attempts:
+            raise RuntimeError(f"{name} exited with {proc.returncode} before it was ready "
+                               f"(port {port}, attempt {attempt}): {tail}")
+    raise AssertionError("unreachable")
 
 
 def require_tool(tool: str, how: str) -> str | None:
@@ -275,14 +325,12 @@ def start_prometheus(procs: Processes, workdir: Path, config: dict, binary: str 
     """Writes the config, starts Prometheus on a free loopback port with its data in workdir
     (with `extra_args`, such as a feature flag), and waits until it is ready."""
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    port = free_port()
-    procs.start("prometheus", [binary, f"--config.file={workdir / 'prometheus.yml'}",
-                               f"--storage.tsdb.path={workdir / 'data'}",
-                               f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-                + (extra_args or []), workdir / "prometheus.log")
-    base = f"http://127.0.0.1:{port}"
-    wait_until("Prometheus ready", lambda: http_get(f"{base}/-/ready", 1)[0] == 200, timeout)
-    return Prometheus(base)
+    _, port = start_listening(
+        procs, "prometheus",
+        lambda port: [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+                      f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"] + (extra_args or []),
+        workdir / "prometheus.log", lambda port: http_get(f"http://127.0.0.1:{port}/-/ready", 1)[0] == 200, timeout)
+    return Prometheus(f"http://127.0.0.1:{port}")
 
 
 # ---- the Prometheus Adapter ------------------------------------------------------------------

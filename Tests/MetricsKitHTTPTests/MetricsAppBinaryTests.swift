@@ -13,11 +13,14 @@ final class AppProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     private let output = Pipe()
+    /// What the process printed up to its "listening" line (read to learn its port).
+    private let startupLog: String
 
-    /// Starts metrics-app with `arguments`; `launcher` (such as `taskset -c 0`) runs it when given.
+    /// Starts metrics-app with `arguments` on `--port 0` and learns the port from its
+    /// "listening" line (the kernel's choice, so tests running in parallel never share one);
+    /// `launcher` (such as `taskset -c 0`) runs it when given.
     init(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws {
-        port = try AppProcess.freePort()
-        let command = launcher + [Tools.metricsApp, "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        let command = launcher + [Tools.metricsApp, "--host", "127.0.0.1", "--port", "0"] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -25,12 +28,40 @@ final class AppProcess: @unchecked Sendable {
         process.standardError = output
         try process.run()
         let deadline = ContinuousClock.now + .seconds(10)
+        var text = ""
+        var found: Int?
+        let fd = output.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while found == nil && ContinuousClock.now < deadline {
+            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, 100) > 0 else { continue }
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }  // exited
+            text += String(decoding: buffer[0..<count], as: UTF8.self)
+            found = Self.listeningPort(in: text)
+        }
+        startupLog = text
+        guard let found else {
+            process.terminate()
+            throw RawHTTPClient.Failure(description: "metrics-app printed no listening address: \(text)")
+        }
+        port = found
         while ContinuousClock.now < deadline {
             if (try? RawHTTPClient.get("/healthz", port: port))?.status == 200 { return }
             usleep(20_000)
         }
         process.terminate()
         throw RawHTTPClient.Failure(description: "metrics-app did not come up on port \(port)")
+    }
+
+    /// The port of the "listening" log line (`address=127.0.0.1:PORT` or, in JSON,
+    /// `"address":"127.0.0.1:PORT"`), once the whole line is there.
+    static func listeningPort(in text: String) -> Int? {
+        guard let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            .first(where: { $0.contains("listening") }),
+            let range = line.range(of: "127.0.0.1:")
+        else { return nil }
+        return Int(line[range.upperBound...].prefix(while: \.isNumber))
     }
 
     deinit { if process.isRunning { process.terminate() } }
@@ -46,7 +77,7 @@ final class AppProcess: @unchecked Sendable {
     }
 
     var log: String {
-        String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        startupLog + String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
     }
 
     /// Resident set size in bytes, from /proc.
@@ -57,7 +88,21 @@ final class AppProcess: @unchecked Sendable {
         return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
     }
 
+    /// Ports `freePort` handed out: the kernel can give the same ephemeral port to two bind(0)
+    /// calls once the first socket is closed, and tests run in parallel.
+    private static let issuedPorts = Mutex<Set<Int>>([])
+
+    /// A loopback port nothing listens on now, never handed out twice in this test run (for
+    /// servers that cannot report the port they bound, such as Prometheus).
     static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try unusedPort()
+            if issuedPorts.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw RawHTTPClient.Failure(description: "no free port left that this test run has not handed out")
+    }
+
+    private static func unusedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

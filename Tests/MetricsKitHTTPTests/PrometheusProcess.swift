@@ -70,5 +70,7 @@ final class PrometheusProcess {
     }
 
     /// Whether Prometheus has scraped its target successfully.
-    var targetIsUp: Bool { (try? value("up")) == 1 }
+    /// Whether Prometheus has scraped its target successfully (and is still this process: one
+    /// that lost its port to another exits, and the port's answers are not its own).
+    var targetIsUp: Bool { server.isRunning && (try? value("up")) == 1 }
 }

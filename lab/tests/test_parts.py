@@ -4,10 +4,13 @@ kube-state-metrics endpoint read by the Prometheus client's parser."""
 from __future__ import annotations
 
 import os
+import socket
+import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from lab.controller import apply_defaults
+from lab import prometheus
 from lab.ksm import KubeStateMetrics
 from lab.pods import PodTemplate, _delete_rank
 from lab.prometheus import ROOT, adapter_rules, expand, load_yaml, resource_labels, scale_windows
@@ -81,3 +84,30 @@ def test_kube_state_metrics_endpoint():
     assert value["kube_horizontalpodautoscaler_spec_target_metric"] == [
         ({**base, "metric_name": "http_requests_per_second", "metric_target_type": "average"}, 5)]
     assert ({**base, "condition": "AbleToScale", "status": "true"}, 1) in value["kube_horizontalpodautoscaler_status_condition"]
+
+
+def test_free_port_never_hands_out_a_port_twice():
+    ports = [prometheus.free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+
+
+def test_start_listening_moves_off_a_port_another_process_holds(tmp_path, monkeypatch):
+    """A server that loses its port exits; start_listening starts it again on another port
+    instead of taking the port holder's answers for its own."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    offered = iter([taken])
+    real_free_port = prometheus.free_port
+    monkeypatch.setattr(prometheus, "free_port", lambda: next(offered, None) or real_free_port())
+    procs = prometheus.Processes()
+    try:
+        proc, port = prometheus.start_listening(
+            procs, "http.server", lambda p: [sys.executable, "-m", "http.server", str(p), "--bind", "127.0.0.1"],
+            tmp_path / "server.log", lambda p: prometheus.http_get(f"http://127.0.0.1:{p}/", 1)[0] == 200)
+        assert port != taken and proc.poll() is None
+        assert [name for name, _ in procs.procs] == ["http.server"]  # the failed attempt is forgotten
+    finally:
+        procs.stop_all()
+        holder.close()

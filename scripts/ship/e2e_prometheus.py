@@ -47,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 # The Prometheus, ServiceMonitor and adapter-rule code is shared with the autoscaling lab.
 from lab.load import LoadGenerator  # noqa: E402
 from lab.prometheus import (  # noqa: E402
-    NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, free_port, http_get, load_yaml,
-    rate_windows_seconds, require_tool, resource_labels, service_monitor_job, start_prometheus, wait_until,
+    NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, http_get, load_yaml,
+    rate_windows_seconds, require_tool, resource_labels, service_monitor_job, start_listening, start_prometheus,
+    wait_until,
 )
 from checks import record, results, summary  # noqa: E402  (beside this script)
 
@@ -259,13 +260,15 @@ def main() -> int:
     try:
         app_ports = {}
         for pod in PODS:
-            port = free_port()
-            app_ports[pod] = port
-            procs.start(pod, [args.app, "--host", "127.0.0.1", "--port", str(port),
+            _, app_ports[pod] = start_listening(
+                procs, pod,
+                lambda port: [args.app, "--host", "127.0.0.1", "--port", str(port),
                               "--delay-min", str(DELAY_MS[0]), "--delay-max", str(DELAY_MS[1]),
-                              "--threads", "2", "--shutdown-timeout", "5"], tmp / f"{pod}.log")
-        for pod, port in app_ports.items():
-            wait_until(f"{pod} /readyz", lambda p=port: http_get(f"http://127.0.0.1:{p}/readyz", 1)[0] == 200, 20)
+                              "--threads", "2", "--shutdown-timeout", "5"],
+                tmp / f"{pod}.log",
+                # its own "listening" line first: a /readyz answer alone could come from another process
+                lambda port, log=tmp / f"{pod}.log": b"listening" in log.read_bytes()
+                and http_get(f"http://127.0.0.1:{port}/readyz", 1)[0] == 200)
         fake_kong = FakeKongOperator()
 
         app_sm = load_yaml("base/servicemonitor.yaml")
