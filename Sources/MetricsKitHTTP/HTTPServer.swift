@@ -103,8 +103,14 @@ public final class HTTPServer: @unchecked Sendable {
     private var serving: Serving?
     private let requestsInFlight = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
-    /// Requests waiting for a later response, so a shutdown past its deadline can answer them.
-    let suspended = Mutex<[ObjectIdentifier: RequestContext]>([:])
+    /// Requests waiting for a later response (their connections suspended), so a shutdown past
+    /// its deadline can answer them. Once `closed`, no connection may be suspended any more:
+    /// libmicrohttpd aborts the process when it is stopped with a suspended connection.
+    struct Suspended {
+        var requests: [ObjectIdentifier: RequestContext] = [:]
+        var closed = false
+    }
+    let suspended = Mutex(Suspended())
 
     /// The port the server listens on (the chosen one when configured with 0); 0 before ``start()``.
     public var port: Int { lifecycle.withLock { $0.port } }
@@ -190,6 +196,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// `terminationGracePeriodSeconds` of 30.
     public static let defaultGracePeriod: Duration = .seconds(25)
 
+    /// The answer to requests still waiting when the shutdown deadline has passed.
+    static let shuttingDown = HTTPResponse.text("server is shutting down\n", status: 503)
+
     /// Whether the server is draining: refusing new connections and finishing what it has.
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
@@ -199,7 +208,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting connections (the listening socket is closed at once, so new connections
     /// are refused rather than queued), finishes in-flight requests for up to `gracePeriod`,
     /// answers whatever still waits with 503, then stops. Returns whether everything in flight
-    /// finished in time. Responses sent while draining carry `Connection: close`.
+    /// finished in time. Responses sent while draining carry `Connection: close`. A handler still
+    /// running on a server thread past the deadline (synchronous work) holds the stop until it
+    /// returns; its request is then answered 503 or its connection closed, never left waiting.
     @discardableResult
     public func shutdown(gracePeriod: Duration = HTTPServer.defaultGracePeriod) -> Bool {
         // One caller stops the daemon; others (and calls on a server not started) return at once.
@@ -220,13 +231,21 @@ public final class HTTPServer: @unchecked Sendable {
             usleep(5_000)
         }
         let drained = inFlight == 0
+        // From here on a request whose handler has not answered gets 503 instead of being
+        // suspended (a handler still busy past the deadline, or a new request on a kept-alive
+        // connection); those already suspended get it now.
+        let waiting = suspended.withLock { state in
+            state.closed = true
+            return Array(state.requests.values)
+        }
         if !drained {
-            let waiting = suspended.withLock { Array($0.values) }
-            for context in waiting { context.respond(.text("server is shutting down\n", status: 503)) }
+            for context in waiting { context.respond(Self.shuttingDown) }
             let grace = ContinuousClock.now + .seconds(1)
             while inFlight > 0 && ContinuousClock.now < grace { usleep(5_000) }
         }
+        // Waits for handlers still running on the server's threads (such as CPU work).
         MHD_stop_daemon(daemon)
+        suspended.withLock { $0.closed = false }
         serving?.connections.stop()
         let reference = lifecycle.withLock { state in
             state.daemon = nil
@@ -412,8 +431,18 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
                     state.phase = .done
                     return queue(response)
                 }
+                let parked = server.suspended.withLock { waiting -> Bool in
+                    guard !waiting.closed else { return false }
+                    waiting.requests[ObjectIdentifier(self)] = self
+                    return true
+                }
+                guard parked else {
+                    // The shutdown deadline has passed: answer now (a later respond is ignored).
+                    state.response = HTTPServer.shuttingDown
+                    state.phase = .done
+                    return queue(HTTPServer.shuttingDown)
+                }
                 state.phase = .suspended
-                server.suspended.withLock { $0[ObjectIdentifier(self)] = self }
                 MHD_suspend_connection(connection)
                 return MHD_Result.YES
             }
@@ -456,7 +485,7 @@ final class RequestContext: HTTPResponder, @unchecked Sendable {
             guard state.response == nil else { return }
             state.response = response
             if state.phase == .suspended {
-                server.suspended.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
+                server.suspended.withLock { _ = $0.requests.removeValue(forKey: ObjectIdentifier(self)) }
                 MHD_resume_connection(connection)
             }
         }

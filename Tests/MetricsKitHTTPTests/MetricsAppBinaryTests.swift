@@ -185,6 +185,33 @@ struct MetricsAppBinaryTests {
         #expect(app.waitForExit(timeout: .seconds(10)) == 0)
     }
 
+    /// A handler still busy when the shutdown deadline passes (CPU work, then a delay that
+    /// would suspend its connection) no longer makes libmicrohttpd abort the process
+    /// ("MHD_stop_daemon() called while we have suspended connections"): the request is
+    /// answered 503 or its connection closed, and the process exits 0.
+    @Test func busyHandlerPastTheShutdownDeadlineExitsZero() throws {
+        let app = try AppProcess([
+            "--cpu-work", "2500", "--delay-min", "5000", "--delay-max", "5000", "--shutdown-timeout", "1",
+            "--threads", "2",
+        ])
+        let status = Mutex<Int?>(nil)
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread {
+            let answer = (try? RawHTTPClient.get("/", port: app.port))?.status ?? -1
+            status.withLock { $0 = answer }
+            group.leave()
+        }
+        try waitFor("the request in its CPU work") {
+            samples((try? RawHTTPClient.get("/metrics", port: app.port).text) ?? "")["http_requests_in_flight"] == 1
+        }
+        app.signal(SIGTERM)
+        let code = app.waitForExit(timeout: .seconds(20))
+        #expect(code == 0, "exit \(code.map(String.init) ?? "none"): \(app.log)")
+        group.wait()
+        #expect([503, -1].contains(status.withLock { $0 }), "\(String(describing: status.withLock { $0 }))")
+    }
+
     @Test func hostileLoadLeavesServiceUpAndMemoryBounded() throws {
         let app = try AppProcess(["--delay-max", "0", "--connection-timeout", "3", "--header-timeout", "3600"])
         let before = app.residentBytes
