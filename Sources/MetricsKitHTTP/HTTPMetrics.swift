@@ -54,6 +54,19 @@ public final class HTTPMetrics: Sendable {
         histogram.observe(seconds, exemplar: exemplar)
     }
 
+    /// Creates each instrumented route's success series at 0,
+    /// `http_requests_total{method,path,status="200"}` for every method it answers but the
+    /// implied `HEAD`. A replica nobody has asked yet then reports 0 req/s instead of nothing:
+    /// the HPA gets a value for every pod (a pod without the series counts as missing, which
+    /// blocks an idle HPA and slows scale-down), and `rate()` sees the first request.
+    func prepare(_ routes: RouteTable) {
+        for route in routes.routes.values where route.instrumented {
+            for method in route.handlers.keys where method != .head {
+                _ = requests.labels(method.labelValue, route.path, Self.statusText(200))
+            }
+        }
+    }
+
     /// Counts a request the HTTP layer refused before any route saw it (libmicrohttpd's own
     /// 400, 413, 414, 431 and 505 answers): `http_requests_total{method="OTHER",path="unmatched"}`.
     func countRefused(status: Int) {

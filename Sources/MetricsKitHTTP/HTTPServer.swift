@@ -142,7 +142,9 @@ public final class HTTPServer: @unchecked Sendable {
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_TURBO.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let table = ConnectionTable(headerTimeout: configuration.headerTimeout, bodyTimeout: configuration.bodyTimeout)
-        serving = Serving(routes: router.freeze(), connections: table)
+        let routes = router.freeze()
+        configuration.metrics?.prepare(routes)
+        serving = Serving(routes: routes, connections: table)
         // libmicrohttpd's threads call back into the server until MHD_stop_daemon returns, so a
         // running server keeps itself alive; shutdown() lets go.
         let retained = Unmanaged.passRetained(self)

@@ -175,6 +175,26 @@ struct HTTPServerTests {
         #expect(refused.headers["content-encoding"] == nil)
     }
 
+    /// Before any request, each instrumented route's success series is there at 0 (an unasked
+    /// replica reports 0 req/s to the HPA instead of nothing); the implied HEAD, uninstrumented
+    /// routes and other statuses are not pre-created.
+    @Test func instrumentedRoutesStartAtZero() throws {
+        let app = try TestServer()
+        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        let series = Set(text.split(separator: "\n").filter { $0.hasPrefix("http_requests_total{") }.map(String.init))
+        #expect(
+            series == [
+                "http_requests_total{method=\"GET\",path=\"/\",status=\"200\"} 0",
+                "http_requests_total{method=\"GET\",path=\"/echo-method\",status=\"200\"} 0",
+                "http_requests_total{method=\"POST\",path=\"/echo-method\",status=\"200\"} 0",
+            ], "\(series)")
+        _ = try RawHTTPClient.get("/", port: app.port)
+        try waitFor("the request counted") {
+            let values = samples((try? RawHTTPClient.get("/metrics", port: app.port).text) ?? "")
+            return values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 1
+        }
+    }
+
     @Test func randomPathsAndOddMethodsKeepSeriesBounded() throws {
         let app = try TestServer()
         let client = try RawHTTPClient(port: app.port)
@@ -185,7 +205,9 @@ struct HTTPServerTests {
             #expect(response.status == 404, "\(methods[i % methods.count]) \(path)")
         }
         let text = try RawHTTPClient.get("/metrics", port: app.port).text
-        let series = text.split(separator: "\n").filter { $0.hasPrefix("http_requests_total{") }
+        let series = text.split(separator: "\n").filter {
+            $0.hasPrefix("http_requests_total{") && $0.contains("path=\"unmatched\"")
+        }
         #expect(series.count <= 4, "\(series)")
         #expect(!text.contains("FOO") && !text.contains("BREW"))
         #expect(text.contains("http_requests_total{method=\"OTHER\",path=\"unmatched\",status=\"404\"}"))
