@@ -64,7 +64,8 @@ public final class HTTPServer: @unchecked Sendable {
         public var bodyTimeout = 30
         /// Largest request body accepted; a larger one is answered 413.
         public var maxBodyBytes = 1 << 20
-        /// Request metrics; nil serves without them.
+        /// Request metrics; nil serves without them. ``HTTPServer/start()`` creates each
+        /// instrumented route's `status="200"` request series at 0.
         public var metrics: HTTPMetrics?
 
         /// The defaults: 0.0.0.0:8080, a thread per CPU this process may use.

@@ -122,3 +122,14 @@ def test_no_request_failed(lab_run):
     summary, rows, _, _ = lab_run
     assert summary["requests_sent"] >= 0.95 * 20 * 360 / summary["speed"] and summary["requests_failed"] == 0 and rows[-1]["failed"] == 0
     assert summary["pods_exit_codes"] == ["0"]  # every pod drained and exited 0 on SIGTERM
+
+
+def test_idle_pod_reports_zero_not_missing(lab_run):
+    """metrics-app creates its route's http_requests_total series at 0: once Prometheus has
+    scraped the idle pod twice, the HPA reads 0 req/s for it instead of FailedGetPodsMetric."""
+    _, rows, _, _ = lab_run
+    idle = [r for r in rows if r["phase"] == "idle" and r["t_seconds"] >= 30]
+    assert idle
+    for r in idle:
+        assert int(r["pods_with_metrics"]) == r["current_replicas"] and not r["reason"].startswith("Failed"), r
+        assert float(r["metric_value"]) == 0.0, r
