@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lab import quantity
 from lab.controller import DEFAULT_SYNC_PERIOD, HorizontalController, MetricsError, PodMetric
+from lab.kong import KongOperatorMetrics
 from lab.ksm import KubeStateMetrics
 from lab.load import LoadGenerator, percentile
 from lab.metrics_server import MetricsServer
@@ -188,6 +189,10 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     rs = ReplicaSet(template, Node(app, clock, speed, scenario.start_latency, logs, scenario.app_args, update_targets))
     state["rs"] = rs
     ksm = KubeStateMetrics(hpa)
+    # Behind Kong (deploy/overlays/kong): the load goes "through Kong", whose upstream latency
+    # Kong Operator re-exports for the Service; Prometheus scrapes it as the kong-operator
+    # ServiceMonitor says.
+    kong = KongOperatorMetrics(SERVICE, namespace) if manifests.kong_monitor else None
     config = {
         "global": {"scrape_interval": format_duration(interval / speed),
                    "evaluation_interval": format_duration(interval / speed)},
@@ -201,6 +206,14 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
              "static_configs": [{"targets": [f"127.0.0.1:{ksm.port}"]}]},
         ],
     }
+    if kong:
+        kong_ep = manifests.kong_monitor["spec"]["endpoints"][0]
+        kong_interval = duration_seconds(kong_ep.get("interval", "30s"))
+        config["scrape_configs"].append(service_monitor_job(
+            manifests.kong_monitor,
+            [(f"127.0.0.1:{kong.port}", manifests.kong_monitor["metadata"]["namespace"], "kong-operator-metrics",
+              "kong-operator-lab")], "manager", interval=format_duration(kong_interval / speed),
+            timeout=format_duration(min(duration_seconds(kong_ep.get("scrapeTimeout", "10s")), kong_interval) / speed)))
     uses_cpu = any(m["type"] == "Resource" for m in spec["metrics"])
     metrics_server = None
     load = None
@@ -218,7 +231,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     try:
         prom = start_prometheus(procs, work, config, prometheus)
         say(f"lab: Prometheus {prom.base} scrapes the pods every {interval / speed:.2f}s "
-            f"(ServiceMonitor {interval:g}s / SPEED) and the HPA's kube-state-metrics on :{ksm.port}")
+            f"(ServiceMonitor {interval:g}s / SPEED) and the HPA's kube-state-metrics on :{ksm.port}"
+            + (f"; Kong Operator's upstream latency on :{kong.port}" if kong else ""))
         adapter = Adapter(prom, adapter_rules(), speed)
         if uses_cpu:
             metrics_server = MetricsServer(
@@ -230,7 +244,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         first = rs.live()[0].name
         wait_until("the first pod scraped", lambda: any(
             r["metric"].get("pod") == first for r in prom.query(f'up{{job="{SERVICE}"}} == 1')), 60)
-        load = LoadGenerator(rs.endpoints, 0.0).start()
+        load = LoadGenerator(rs.endpoints, 0.0,
+                             on_answer=(lambda seconds: kong.observe(seconds * 1000)) if kong else None).start()
 
         start = clock()
         phase_i, phase_start, settle_seen = 0, start, False
@@ -349,6 +364,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         if metrics_server:
             metrics_server.stop()
         ksm.stop()
+        if kong:
+            kong.stop()
         procs.stop_all()
         for s, h in old.items():
             signal.signal(s, h)

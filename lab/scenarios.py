@@ -140,12 +140,27 @@ class Manifests:
     hpa: dict  # defaulted, as the API server stores it
     scaled_object: dict | None
     source: str  # where the autoscaler came from
+    # The ServiceMonitor of Kong Operator's /metrics, when the kustomization puts metrics-app
+    # behind Kong (deploy/overlays/kong): the lab then serves Kong's upstream latency (lab/kong.py).
+    kong_monitor: dict | None = None
+
+
+def service_monitors(objects: list[dict], deployment: dict) -> tuple[dict | None, dict | None]:
+    """The app's ServiceMonitor (in the Deployment's namespace) and Kong Operator's, if any."""
+    namespace = deployment["metadata"].get("namespace", "default")
+    monitors = [o for o in objects if o.get("kind") == "ServiceMonitor"]
+    app = [m for m in monitors if m["metadata"].get("namespace", "default") == namespace]
+    kong = [m for m in monitors if m not in app and m["metadata"]["name"] == "kong-operator"]
+    others = [m["metadata"]["name"] for m in monitors if m not in app and m not in kong]
+    if len(app) > 1 or others:
+        raise ScenarioError(f"ServiceMonitors the lab cannot place: {[m['metadata']['name'] for m in app[1:]] + others}")
+    return (app[0] if app else None), (kong[0] if kong else None)
 
 
 def load_manifests(scenario: Scenario, kubectl: str, hpa_file: str | None = None) -> Manifests:
     objects = kustomize(scenario.deploy, kubectl)
     deployment = find(objects, "Deployment")
-    sm = find(objects, "ServiceMonitor")
+    sm, kong_monitor = service_monitors(objects, deployment) if deployment else (None, None)
     if deployment is None or sm is None:
         raise ScenarioError(f"{scenario.deploy} has no Deployment or no ServiceMonitor")
     source = hpa_file or scenario.autoscaler
@@ -173,4 +188,4 @@ def load_manifests(scenario: Scenario, kubectl: str, hpa_file: str | None = None
         raise ScenarioError(f"{source}: scaleTargetRef {ref} is not Deployment/{deployment['metadata']['name']}")
     if "maxReplicas" not in hpa["spec"]:
         raise ScenarioError(f"{source}: spec.maxReplicas is required")
-    return Manifests(deployment, sm, apply_defaults(hpa), so, source)
+    return Manifests(deployment, sm, apply_defaults(hpa), so, source, kong_monitor)

@@ -11,10 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lab.controller import apply_defaults
 from lab import prometheus
+from lab.kong import KongOperatorMetrics
 from lab.ksm import KubeStateMetrics
 from lab.pods import PodTemplate, _delete_rank
 from lab.prometheus import ROOT, adapter_rules, expand, load_yaml, resource_labels, scale_windows
-from lab.scenarios import hpa_from_scaled_object, kustomize, find
+from lab.scenarios import find, hpa_from_scaled_object, kustomize, load_manifests, load_scenario
 
 KUBECTL = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
 
@@ -111,3 +112,31 @@ def test_start_listening_moves_off_a_port_another_process_holds(tmp_path, monkey
     finally:
         procs.stop_all()
         holder.close()
+
+
+def test_kong_route_gets_kong_operators_metrics_and_its_service_monitor():
+    """deploy/overlays/kong: the app's ServiceMonitor and Kong Operator's are told apart; the
+    stand-in's histogram parses, each latency lands in its `le` bucket, and the adapter's kong
+    rule reads its sum and count under the labels the kong-operator scrape job gives them."""
+    manifests = load_manifests(load_scenario("kong"), KUBECTL)
+    assert manifests.service_monitor["metadata"]["namespace"] == "demo-ns"
+    assert manifests.kong_monitor["metadata"]["namespace"] == "kong-system"
+    assert load_manifests(load_scenario("default"), KUBECTL).kong_monitor is None
+    kong = KongOperatorMetrics("metrics-app", "demo-ns")
+    try:
+        for ms in (100, 100.5, 250, 70000):
+            kong.observe(ms)
+        (family,) = text_string_to_metric_families(prometheus.http_get(f"http://127.0.0.1:{kong.port}/metrics")[1].decode())
+        values = {(s.name, s.labels.get("le")): s.value for s in family.samples}
+        assert values[("kong_upstream_latency_ms_bucket", "100")] == 1
+        assert values[("kong_upstream_latency_ms_bucket", "200")] == 2
+        assert values[("kong_upstream_latency_ms_bucket", "60000")] == 3
+        assert values[("kong_upstream_latency_ms_bucket", "+Inf")] == values[("kong_upstream_latency_ms_count", None)] == 4
+        assert values[("kong_upstream_latency_ms_sum", None)] == 70450.5
+        assert {s.labels["service"] for s in family.samples} == {"metrics-app"}
+    finally:
+        kong.stop()
+    kong_rules = [r for r in adapter_rules() if "kong_upstream_latency_ms" in r["seriesQuery"]]
+    assert [r["name"]["as"] for r in kong_rules] == ["kong_upstream_latency_ms_60s_average",
+                                                     "kong_upstream_requests_per_second"]
+    assert all(set(r["resources"]["overrides"]) == {"exported_namespace", "exported_service"} for r in kong_rules)

@@ -153,7 +153,7 @@ def consistency(renderings: dict[str, list[dict]], image: str) -> None:
            "values.yaml differs from what scripts/ship/adapter_values.py writes: run `make adapter-values`")
     served = adapter_metric_names(adapter_rules())
     record({"http_requests_per_second", "http_request_duration_seconds_p95",
-            "kong_upstream_latency_ms_60s_average"} <= served,
+            "kong_upstream_latency_ms_60s_average", "kong_upstream_requests_per_second"} <= served,
            f"Prometheus Adapter rules yield {sorted(served)}", "a metric name is missing")
 
     dockerfile = (ROOT / "Dockerfile").read_text()

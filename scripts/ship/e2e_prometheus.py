@@ -3,7 +3,7 @@
 
 What runs (loopback only, everything stopped at the end):
   - two metrics-app instances ("pods" metrics-app-e2e-a and -b) with a short delay range;
-  - a tiny stand-in for Kong Operator's /metrics: kong_upstream_latency_ms_sum/_count for the
+  - a stand-in for Kong Operator's /metrics (lab/kong.py): kong_upstream_latency_ms for the
     metrics-app Service growing at a fixed rate (mean 120 ms), labelled service/namespace the
     way the operator re-exports them;
   - Prometheus (Debian's `prometheus`), temporary data directory, scraping every second, with
@@ -22,7 +22,8 @@ query), and query Prometheus' HTTP API:
   - with --native-histograms (Prometheus started with --enable-feature=native-histograms, which
     in 2.42 then stores only the native histogram): only the rules on native histograms, whose
     http_request_duration_seconds_native_p95 per pod must lie inside the delay range;
-  - kong_upstream_latency_ms_60s_average for Service metrics-app (exported_* labels);
+  - kong_upstream_latency_ms_60s_average (120 ms) and kong_upstream_requests_per_second (10/s)
+    for Service metrics-app (exported_* labels);
   - up == 1 for both pods;
   - the KEDA ScaledObject's prometheus query (deploy/overlays/keda): one value, the total;
   - every HPA metric served by the adapter is a name the rules really produce.
@@ -39,12 +40,12 @@ import tempfile
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 # The Prometheus, ServiceMonitor and adapter-rule code is shared with the autoscaling lab.
+from lab.kong import KongOperatorMetrics  # noqa: E402
 from lab.load import LoadGenerator  # noqa: E402
 from lab.prometheus import (  # noqa: E402
     NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, http_get, load_yaml,
@@ -57,6 +58,7 @@ SERVICE = "metrics-app"
 PODS = {"metrics-app-e2e-a": 20.0, "metrics-app-e2e-b": 5.0}  # pod -> requests/s driven
 DELAY_MS = (100, 249)  # uniform delay: p95 of the histogram lands inside it (0.1 + 0.95 * 0.15 s)
 KONG_MEAN_MS = 120.0
+KONG_RPS = 10.0  # latency observations (proxied requests) per second
 TOLERANCE = 0.15
 
 def log(msg: str) -> None:
@@ -64,43 +66,34 @@ def log(msg: str) -> None:
 
 
 class FakeKongOperator:
-    """Serves what Kong Operator re-exports for the metrics-app Service: counters that grow at
-    10 observations/s with a mean of KONG_MEAN_MS."""
+    """Kong Operator's /metrics (lab/kong.py) for the metrics-app Service, fed KONG_RPS
+    observations per second of KONG_MEAN_MS each (caught up by the clock, so a slow thread
+    does not lower the rate)."""
 
     def __init__(self) -> None:
-        start = time.monotonic()
+        self.metrics = KongOperatorMetrics(SERVICE, NAMESPACE)
+        self.port = self.metrics.port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, name="fake-kong", daemon=True)
+        self._thread.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path != "/metrics":
-                    self.send_error(404)
-                    return
-                count = int((time.monotonic() - start) * 10)
-                labels = (f'service="{SERVICE}",namespace="{NAMESPACE}",kubernetes_kind="Service",'
-                          f'kubernetes_name="{SERVICE}",kubernetes_namespace="{NAMESPACE}"')
-                body = (
-                    "# HELP kong_upstream_latency_ms Upstream latency in ms, enriched by Kong Operator.\n"
-                    "# TYPE kong_upstream_latency_ms histogram\n"
-                    f'kong_upstream_latency_ms_bucket{{{labels},le="+Inf"}} {count}\n'
-                    f"kong_upstream_latency_ms_sum{{{labels}}} {count * KONG_MEAN_MS}\n"
-                    f"kong_upstream_latency_ms_count{{{labels}}} {count}\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def _feed(self) -> None:
+        start, fed = time.monotonic(), 0
+        while not self._stop.wait(0.1):
+            due = int((time.monotonic() - start) * KONG_RPS)
+            for _ in range(due - fed):
+                self.metrics.observe(KONG_MEAN_MS)
+            fed = max(fed, due)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._stop.set()
+        self._thread.join()
+        self.metrics.stop()
+
+
+# What each Kong rule must read from the stand-in: (value, unit); a Kong rule not listed fails.
+KONG_EXPECTED = {"kong_upstream_latency_ms_60s_average": (KONG_MEAN_MS, "ms"),
+                 "kong_upstream_requests_per_second": (KONG_RPS, "/s")}
 
 
 def within(value: float, expected: float, tolerance: float = TOLERANCE) -> bool:
@@ -188,13 +181,14 @@ def run_checks(prom: Prometheus, drivers: dict[str, LoadGenerator], elapsed: flo
                 record(bool(values), f"{metric} per pod: {shown}", f"query: {q}")
         if is_kong:
             metric = derived_name(rule, series_names[0]) if series_names else rule["name"]["as"]
+            expected, unit = KONG_EXPECTED.get(metric, (None, ""))
             q = expand(rule["metricsQuery"], series_names[0] if series_names else "",
                        {labels["namespace"]: NAMESPACE, labels["service"]: SERVICE}, labels["service"])
             res = prom.query(q)
-            ok = len(res) == 1 and res[0]["metric"].get(labels["service"]) == SERVICE and \
-                within(float(res[0]["value"][1]), KONG_MEAN_MS, 0.05)
+            ok = expected is not None and len(res) == 1 and res[0]["metric"].get(labels["service"]) == SERVICE \
+                and within(float(res[0]["value"][1]), expected, 0.05)
             record(ok, f"{metric} for Service {SERVICE} (from exported_service/exported_namespace) "
-                       f"= {[round(float(r['value'][1]), 2) for r in res]} ms, expected {KONG_MEAN_MS:g}",
+                       f"= {[round(float(r['value'][1]), 2) for r in res]} {unit}, expected {expected}",
                    f"query: {q}; result {res}")
 
     if native:
