@@ -18,7 +18,7 @@ $(VENV)/.lab-installed: lab/requirements.txt $(VENV)/.ship-installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt
 	touch $@
 
-lab: deps-lab ship-app ## Autoscaling lab: SCENARIO=default|cpu|latency|keda|spike SPEED=1 LAB_OUT= HPA=
+lab: deps-lab ship-app ## Autoscaling lab: SCENARIO=default|cpu|latency|keda|kong|spike SPEED=1 LAB_OUT= HPA=
 	$(SHIP_VENV_BIN)/python -m lab --scenario $(SCENARIO) --speed $(SPEED) --out $(LAB_OUT) \
 		--app $(E2E_APP) --kubectl $(SHIP_VENV_BIN)/kubectl $(if $(HPA),--hpa $(HPA))
 
