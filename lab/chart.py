@@ -70,12 +70,18 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     h2, l2 = load_ax.get_legend_handles_labels()
     top.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8, ncol=2)
 
-    series = {}
+    # One line per metric of the HPA, by its position: the controller's name for a metric can
+    # change between syncs (upstream calls an Object metric with an AverageValue target an
+    # "external metric" once it has a value), so the first name seen labels it.
+    series: dict[int, list] = {}
+    names: dict[int, str] = {}
     for i, r in enumerate(rows):
-        for name, value, target, _replicas in json.loads(r.get("all_metrics") or "[]"):
-            series.setdefault(name, [None] * len(rows))[i] = None if value is None or not target else value / target
+        for j, (name, value, target, _replicas) in enumerate(json.loads(r.get("all_metrics") or "[]")):
+            names.setdefault(j, name)
+            series.setdefault(j, [None] * len(rows))[i] = None if value is None or not target else value / target
     if len(series) > 1:  # several metrics: each against its own target
-        for (name, ratios), color in zip(series.items(), ("#756bb1", "#e7298a", "#66a61e", "#a6761d")):
+        for (j, ratios), color in zip(series.items(), ("#756bb1", "#e7298a", "#66a61e", "#a6761d")):
+            name = names[j]
             bottom.plot(t, [v if v is not None else float("nan") for v in ratios], color=color, lw=1.8,
                         label=f"{name} / its target")
         bottom.axhline(1.0, color="#e6550d", lw=1.2, ls="--", label="target")
