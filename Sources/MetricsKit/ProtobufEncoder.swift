@@ -149,12 +149,18 @@ struct ProtobufEncoder: ExpositionEncoder {
         }
         if let native = histogram.native { Self.appendNative(native, to: &sink) }
         Self.appendTimestamp(histogram.created, field: 15, to: &sink)
+        if histogram.native != nil, let exemplars {
+            // Prometheus 2.49+ reads a native histogram's exemplars from `exemplars` (field 16,
+            // each with its timestamp), older ones from the buckets above: every bucket's
+            // latest, in bucket order, as client_golang lists its native exemplars.
+            for case let exemplar? in exemplars { Self.appendExemplar(exemplar, field: 16, to: &sink) }
+        }
         sink.closeLength(body)
         sink.closeLength(metric)
     }
 
     private static func appendExemplar(_ exemplar: ExemplarSlots.Exemplar, field: UInt8, to sink: inout ByteSink) {
-        sink.append(field << 3 | 2)
+        sink.appendVarint(UInt64(field) << 3 | 2)  // field 16 takes a two-byte key
         let start = sink.openLength()
         exemplar.labels.withUnsafeBufferPointer { text in
             // `{a="x"}`: the pairs without the braces.

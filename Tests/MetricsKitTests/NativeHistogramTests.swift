@@ -149,6 +149,31 @@ struct NativeHistogramTests {
                 """)
     }
 
+    /// With classic buckets too, each bucket's exemplar stays on its bucket and the native
+    /// exemplar list holds them all, in bucket order; a histogram without native buckets has no list.
+    @Test func nativeExemplarListHoldsEveryBucketsExemplar() throws {
+        let registry = MetricRegistry()
+        let both = try registry.histogram("pb_both_seconds", help: "B.", buckets: [1], native: NativeHistogramOptions())
+        both.observe(2, exemplar: ["trace_id": "bb"])
+        both.observe(0.5, exemplar: ["trace_id": "aa"])
+        let classic = try registry.histogram("pb_classic_seconds", help: "C.", buckets: [1])
+        classic.observe(0.5, exemplar: ["trace_id": "cc"])
+        var body: [UInt8] = []
+        registry.render(.protobuf, into: &body)
+        guard let families = try ProtobufTests.decode(body) else { return }
+        func histogram(_ name: String) -> [String: Any]? {
+            let family = families.first { $0["name"] as? String == name }
+            return ((family?["metric"] as? [[String: Any]])?.first)?["histogram"] as? [String: Any]
+        }
+        let listed = (histogram("pb_both_seconds")?["exemplars"] as? [[String: Any]]) ?? []
+        let traceIDs = listed.compactMap { ($0["label"] as? [[String: Any]])?.first?["value"] as? String }
+        #expect(traceIDs == ["aa", "bb"], "\(listed)")
+        #expect(listed.allSatisfy { $0["timestamp"] != nil })
+        let buckets = (histogram("pb_both_seconds")?["bucket"] as? [[String: Any]]) ?? []
+        #expect(buckets.count == 2 && buckets.allSatisfy { $0["exemplar"] != nil }, "\(buckets)")
+        #expect(histogram("pb_classic_seconds")?["exemplars"] == nil)
+    }
+
     @Test func protobufCarriesNativeBucketsAsClientGolangDoes() throws {
         let registry = MetricRegistry()
         let h = try registry.histogram("pb_native_seconds", help: "N.", buckets: [], native: NativeHistogramOptions())
@@ -189,7 +214,7 @@ struct NativeHistogramTests {
                 "metric": [[
                     "histogram": [
                         "sample_count": 7, "sample_sum": 5.875, "created_timestamp": now,
-                        // Native-only: the +Inf bucket carries the exemplar, nothing else.
+                        // Native-only: the +Inf bucket carries the exemplar, no other bucket.
                         "bucket": [[
                             "cumulative_count": 7, "upper_bound": "+Inf",
                             "exemplar": [
@@ -201,6 +226,11 @@ struct NativeHistogramTests {
                         "negative_span": [["offset": -8, "length": 1]], "negative_delta": [1],
                         "positive_span": [["offset": 0, "length": 4], ["offset": 9, "length": 1]],
                         "positive_delta": [1, -1, 1, 0, 0],
+                        // ... and the native histogram's own exemplar list (Prometheus 2.49+).
+                        "exemplars": [[
+                            "label": [ProtobufTests.pair("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")],
+                            "value": 3.0, "timestamp": now,
+                        ]],
                     ],
                 ]],
             ],
