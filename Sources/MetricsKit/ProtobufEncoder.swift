@@ -150,7 +150,7 @@ struct ProtobufEncoder: ExpositionEncoder {
         if let native = histogram.native { Self.appendNative(native, to: &sink) }
         Self.appendTimestamp(histogram.created, field: 15, to: &sink)
         if histogram.native != nil, let exemplars {
-            // Prometheus 2.49+ reads a native histogram's exemplars from `exemplars` (field 16,
+            // Newer Prometheus versions read a native histogram's exemplars from `exemplars` (field 16,
             // each with its timestamp), older ones from the buckets above: every bucket's
             // latest, in bucket order, as client_golang lists its native exemplars.
             for case let exemplar? in exemplars { Self.appendExemplar(exemplar, field: 16, to: &sink) }

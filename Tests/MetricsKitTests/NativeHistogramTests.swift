@@ -226,7 +226,7 @@ struct NativeHistogramTests {
                         "negative_span": [["offset": -8, "length": 1]], "negative_delta": [1],
                         "positive_span": [["offset": 0, "length": 4], ["offset": 9, "length": 1]],
                         "positive_delta": [1, -1, 1, 0, 0],
-                        // ... and the native histogram's own exemplar list (Prometheus 2.49+).
+                        // ... and the native histogram's own exemplar list (newer Prometheus versions).
                         "exemplars": [[
                             "label": [ProtobufTests.pair("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")],
                             "value": 3.0, "timestamp": now,
