@@ -7,8 +7,8 @@
    oldest Kubernetes version it ships from 1.29 on and for the newest.
 3. `check-jsonschema` passes every custom resource against the strict schema in
    ../shared/schemas/jsonschema (<kind>-<first part of the group>-<version>-strict.json). A
-   custom resource without a schema fails. Without ../shared/schemas the check is skipped, and
-   says so.
+   custom resource without a schema fails, and so does the check when ../shared/schemas is
+   missing.
 4. Consistency: the chart values (values.yaml) are what scripts/ship/adapter_values.py
    generates from the Prometheus Adapter rules in the ConfigMap fragment; every HPA metric
    served by the adapter has a rule that yields its name; the Service, ServiceMonitor, probes
@@ -254,8 +254,9 @@ def main() -> int:
         fragment = DEPLOY / "prometheus-adapter/rules-configmap.yaml"
         validate_builtins(args.kubernetes_validate, str(fragment.relative_to(ROOT)), [fragment], versions)
         if not have_schemas:
-            print(f"SKIP  check-jsonschema of {custom_seen} custom resources: {schemas} does not exist "
-                  "(the schemas live outside the project, in ../shared/schemas; CI has them)")
+            record(False, f"check-jsonschema of {custom_seen} custom resources: {schemas} does not exist",
+                   "the schemas live outside the project, in ../shared/schemas beside the clone "
+                   "(CI lays shared/ there); set SHIP_SCHEMAS=DIR (make) or --schemas DIR to use another copy")
 
     consistency(renderings, args.image)
 
