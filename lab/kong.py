@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Upper bounds (ms) of the latency buckets, as Kong's Prometheus plugin has them by default.
@@ -25,7 +26,10 @@ BUCKETS_MS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 
 class KongOperatorMetrics:
     """A /metrics endpoint with `kong_upstream_latency_ms` for one Service, on a loopback port."""
 
-    def __init__(self, service: str, namespace: str) -> None:
+    def __init__(self, service: str, namespace: str, before_render: Callable[[], None] | None = None) -> None:
+        """`before_render`, if given, runs before each scrape is rendered (a feed that observes
+        by the clock, so the counts are exact at scrape time)."""
+        self.before_render = before_render
         self.labels = (f'service="{service}",namespace="{namespace}",kubernetes_kind="Service",'
                        f'kubernetes_name="{service}",kubernetes_namespace="{namespace}"')
         self._lock = threading.Lock()
@@ -62,6 +66,8 @@ class KongOperatorMetrics:
             self._count += 1
 
     def render(self) -> str:
+        if self.before_render:
+            self.before_render()
         with self._lock:
             buckets, total, count = list(self._buckets), self._sum, self._count
         lines = ["# HELP kong_upstream_latency_ms Upstream latency in ms, enriched by Kong Operator.",

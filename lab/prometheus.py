@@ -325,11 +325,23 @@ def start_prometheus(procs: Processes, workdir: Path, config: dict, binary: str 
     """Writes the config, starts Prometheus on a free loopback port with its data in workdir
     (with `extra_args`, such as a feature flag), and waits until it is ready."""
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    data = str(workdir / "data")
+
+    def ready(port: int) -> bool:
+        # Ready, and this Prometheus (its own data directory), not another one on the port.
+        if http_get(f"http://127.0.0.1:{port}/-/ready", 1)[0] != 200:
+            return False
+        status, body = http_get(f"http://127.0.0.1:{port}/api/v1/status/flags", 1)
+        try:
+            return status == 200 and json.loads(body)["data"].get("storage.tsdb.path") == data
+        except (ValueError, KeyError, TypeError):
+            return False
+
     _, port = start_listening(
         procs, "prometheus",
-        lambda port: [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+        lambda port: [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
                       f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"] + (extra_args or []),
-        workdir / "prometheus.log", lambda port: http_get(f"http://127.0.0.1:{port}/-/ready", 1)[0] == 200, timeout)
+        workdir / "prometheus.log", ready, timeout)
     return Prometheus(f"http://127.0.0.1:{port}")
 
 

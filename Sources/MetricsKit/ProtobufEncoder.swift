@@ -152,8 +152,10 @@ struct ProtobufEncoder: ExpositionEncoder {
         if histogram.native != nil, let exemplars {
             // Newer Prometheus versions read a native histogram's exemplars from `exemplars` (field 16,
             // each with its timestamp), older ones from the buckets above: every bucket's
-            // latest, in bucket order, as client_golang lists its native exemplars.
-            for case let exemplar? in exemplars { Self.appendExemplar(exemplar, field: 16, to: &sink) }
+            // latest, oldest first (some versions take them in order and drop one older than
+            // the one before).
+            let listed = exemplars.compactMap { $0 }.sorted { $0.timestamp < $1.timestamp }
+            for exemplar in listed { Self.appendExemplar(exemplar, field: 16, to: &sink) }
         }
         sink.closeLength(body)
         sink.closeLength(metric)

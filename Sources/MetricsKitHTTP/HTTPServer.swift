@@ -213,7 +213,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// answers whatever still waits with 503, then stops. Returns whether everything in flight
     /// finished in time. Responses sent while draining carry `Connection: close`. A handler still
     /// running on a server thread past the deadline (synchronous work) holds the stop until it
-    /// returns; its request is then answered 503 or its connection closed, never left waiting.
+    /// returns; its request then gets the handler's own answer if it gave one, else 503, or its
+    /// connection is closed, never left waiting. A stopped server can be started again.
     @discardableResult
     public func shutdown(gracePeriod: Duration = HTTPServer.defaultGracePeriod) -> Bool {
         // One caller stops the daemon; others (and calls on a server not started) return at once.
@@ -233,22 +234,25 @@ public final class HTTPServer: @unchecked Sendable {
         while inFlight > 0 && ContinuousClock.now < deadline {
             usleep(5_000)
         }
-        let drained = inFlight == 0
+        let finished = inFlight == 0
         // From here on a request whose handler has not answered gets 503 instead of being
         // suspended (a handler still busy past the deadline, or a new request on a kept-alive
-        // connection); those already suspended get it now.
+        // connection); those already suspended get it now, even when everything had finished
+        // a moment ago (a request may have arrived on a kept-alive connection since).
         let waiting = suspended.withLock { state in
             state.closed = true
             return Array(state.requests.values)
         }
+        let drained = finished && waiting.isEmpty
+        for context in waiting { context.respond(Self.shuttingDown) }
         if !drained {
-            for context in waiting { context.respond(Self.shuttingDown) }
             let grace = ContinuousClock.now + .seconds(1)
             while inFlight > 0 && ContinuousClock.now < grace { usleep(5_000) }
         }
         // Waits for handlers still running on the server's threads (such as CPU work).
         MHD_stop_daemon(daemon)
         suspended.withLock { $0.closed = false }
+        draining.store(false, ordering: .relaxed)
         serving?.connections.stop()
         let reference = lifecycle.withLock { state in
             state.daemon = nil

@@ -100,7 +100,7 @@ final class DemoApp: Sendable {
         let inFlight = server.inFlight
         let drained = server.shutdown(gracePeriod: .seconds(settings.shutdownTimeout))
         logger.info(
-            drained ? "drained, exiting" : "shutdown deadline reached; waiting requests answered 503, busy ones closed",
+            drained ? "drained, exiting" : "shutdown deadline reached; waiting requests answered 503",
             metadata: ["in_flight_at_signal": "\(inFlight)"])
         withExtendedLifetime(sources) {}
     }

@@ -78,6 +78,24 @@ struct HTTPServerTests {
         #expect(RawHTTPClient.connectOutcome(port: server.port) == ECONNREFUSED)
     }
 
+    /// A stopped server starts again as new: keep-alive answers, no drain state left over.
+    @Test func aStoppedServerStartsAgainAsNew() throws {
+        let router = Router()
+        router.add("/") { _ in .text("hi\n") }
+        var configuration = HTTPServer.Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let server = HTTPServer(configuration: configuration, router: router)
+        try server.start()
+        #expect(server.shutdown(gracePeriod: .seconds(1)))
+        try server.start()
+        defer { server.shutdown(gracePeriod: .seconds(1)) }
+        #expect(!server.isDraining)
+        let response = try RawHTTPClient.get("/", port: server.port)
+        #expect(response.text == "hi\n")
+        #expect(response.headers["connection"]?.lowercased() != "close", "\(response.headers)")
+    }
+
     @Test func countsAreExactAfterConcurrentRequests() throws {
         let app = try TestServer()
         let threads = 8

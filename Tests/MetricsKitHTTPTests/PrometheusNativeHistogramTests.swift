@@ -34,8 +34,14 @@ struct PrometheusNativeHistogramTests {
             }
         }
         #expect(driven >= 20, "only \(driven) requests answered")
-        // What the app itself counted (text format: its _count and _sum).
-        let text = try RawHTTPClient.get("/metrics", port: app.port).text
+        // What the app itself counted (text format: its _count and _sum), once the last request
+        // is recorded: that happens when its response has been sent, which can be just after the
+        // client read it.
+        var text = ""
+        try waitFor("every request recorded") {
+            text = (try? RawHTTPClient.get("/metrics", port: app.port).text) ?? ""
+            return parseSamples(text)["http_requests_in_flight"] == 0
+        }
         let own = parseSamples(text)
         let ownCount = own[#"http_request_duration_seconds_count{method="GET",path="/"}"#]
         let ownSum = own[#"http_request_duration_seconds_sum{method="GET",path="/"}"#]

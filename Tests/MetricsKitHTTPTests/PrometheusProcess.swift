@@ -69,7 +69,6 @@ final class PrometheusProcess {
         return Double(text)
     }
 
-    /// Whether Prometheus has scraped its target successfully.
     /// Whether Prometheus has scraped its target successfully (and is still this process: one
     /// that lost its port to another exits, and the port's answers are not its own).
     var targetIsUp: Bool { server.isRunning && (try? value("up")) == 1 }

@@ -150,12 +150,13 @@ struct NativeHistogramTests {
     }
 
     /// With classic buckets too, each bucket's exemplar stays on its bucket and the native
-    /// exemplar list holds them all, in bucket order; a histogram without native buckets has no list.
+    /// exemplar list holds them all, oldest first; a histogram without native buckets has no list.
     @Test func nativeExemplarListHoldsEveryBucketsExemplar() throws {
         let registry = MetricRegistry()
         let both = try registry.histogram("pb_both_seconds", help: "B.", buckets: [1], native: NativeHistogramOptions())
-        both.observe(2, exemplar: ["trace_id": "bb"])
-        both.observe(0.5, exemplar: ["trace_id": "aa"])
+        both.observe(2, exemplar: ["trace_id": "bb"])  // +Inf bucket, older
+        usleep(2_000)
+        both.observe(0.5, exemplar: ["trace_id": "aa"])  // le=1, newer
         let classic = try registry.histogram("pb_classic_seconds", help: "C.", buckets: [1])
         classic.observe(0.5, exemplar: ["trace_id": "cc"])
         var body: [UInt8] = []
@@ -167,7 +168,7 @@ struct NativeHistogramTests {
         }
         let listed = (histogram("pb_both_seconds")?["exemplars"] as? [[String: Any]]) ?? []
         let traceIDs = listed.compactMap { ($0["label"] as? [[String: Any]])?.first?["value"] as? String }
-        #expect(traceIDs == ["aa", "bb"], "\(listed)")
+        #expect(traceIDs == ["bb", "aa"], "\(listed)")
         #expect(listed.allSatisfy { $0["timestamp"] != nil })
         let buckets = (histogram("pb_both_seconds")?["bucket"] as? [[String: Any]]) ?? []
         #expect(buckets.count == 2 && buckets.allSatisfy { $0["exemplar"] != nil }, "\(buckets)")

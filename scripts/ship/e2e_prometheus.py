@@ -66,28 +66,25 @@ def log(msg: str) -> None:
 
 
 class FakeKongOperator:
-    """Kong Operator's /metrics (lab/kong.py) for the metrics-app Service, fed KONG_RPS
-    observations per second of KONG_MEAN_MS each (caught up by the clock, so a slow thread
-    does not lower the rate)."""
+    """Kong Operator's /metrics (lab/kong.py) for the metrics-app Service: KONG_RPS
+    observations per second of KONG_MEAN_MS each, brought up to date by the clock at every
+    scrape (exact whatever the machine's load)."""
 
     def __init__(self) -> None:
-        self.metrics = KongOperatorMetrics(SERVICE, NAMESPACE)
+        self._start = time.monotonic()
+        self._fed = 0
+        self._lock = threading.Lock()
+        self.metrics = KongOperatorMetrics(SERVICE, NAMESPACE, before_render=self._catch_up)
         self.port = self.metrics.port
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._feed, name="fake-kong", daemon=True)
-        self._thread.start()
 
-    def _feed(self) -> None:
-        start, fed = time.monotonic(), 0
-        while not self._stop.wait(0.1):
-            due = int((time.monotonic() - start) * KONG_RPS)
-            for _ in range(due - fed):
+    def _catch_up(self) -> None:
+        with self._lock:
+            due = int((time.monotonic() - self._start) * KONG_RPS)
+            for _ in range(due - self._fed):
                 self.metrics.observe(KONG_MEAN_MS)
-            fed = max(fed, due)
+            self._fed = max(self._fed, due)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
         self.metrics.stop()
 
 
