@@ -16,7 +16,8 @@ from __future__ import annotations
 import bisect
 import threading
 from typing import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lab.prometheus import MetricsEndpoint
 
 # Upper bounds (ms) of the latency buckets, as Kong's Prometheus plugin has them by default.
 BUCKETS_MS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000,
@@ -36,27 +37,8 @@ class KongOperatorMetrics:
         self._buckets = [0] * (len(BUCKETS_MS) + 1)
         self._sum = 0.0
         self._count = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path.split("?")[0] != "/metrics":
-                    self.send_error(404)
-                    return
-                body = owner.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="kong-operator", daemon=True)
-        self._thread.start()
+        self.endpoint = MetricsEndpoint(self.render, "kong-operator")
+        self.port = self.endpoint.port
 
     def observe(self, milliseconds: float) -> None:
         """One proxied request's upstream latency."""
@@ -81,5 +63,4 @@ class KongOperatorMetrics:
         return "\n".join(lines) + "\n"
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.endpoint.stop()

@@ -8,9 +8,8 @@ labelled namespace and horizontalpodautoscaler like kube-state-metrics' HPA coll
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lab.prometheus import free_port
+from lab.prometheus import MetricsEndpoint
 
 _TARGET_TYPE = {"Value": "value", "AverageValue": "average", "Utilization": "utilization"}
 _HELP = {
@@ -57,27 +56,8 @@ class KubeStateMetrics:
         self.metric_values: list[float | None] = []
         self.conditions: dict[str, tuple[str, str, str]] = {}
         self._lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path.split("?")[0] != "/metrics":
-                    self.send_error(404)
-                    return
-                body = owner.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="ksm", daemon=True)
-        self.thread.start()
+        self.endpoint = MetricsEndpoint(self.render, "ksm")
+        self.port = self.endpoint.port
 
     def update(self, current: int, desired: int, metric_values: list[float | None],
                conditions: dict[str, tuple[str, str, str]]) -> None:
@@ -125,5 +105,4 @@ class KubeStateMetrics:
         return "\n".join(lines) + "\n"
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.endpoint.stop()

@@ -1,7 +1,8 @@
 """A real Prometheus scraping metrics-app "pods", and the Prometheus Adapter's rules over it.
 
 Shared by the autoscaling lab (lab/) and the end-to-end check scripts/ship/e2e_prometheus.py:
-  - processes on loopback (free_port, http_get, wait_until, Processes, start_listening);
+  - processes on loopback (free_port, http_get, wait_until, Processes, start_listening) and
+    MetricsEndpoint, a text /metrics served from a render function (the lab's stand-ins);
   - deploy/ files: load_yaml, adapter_config_text and adapter_rules (the one reader of
     deploy/prometheus-adapter/rules-configmap.yaml, the one place of the adapter rules);
   - the scrape job the Prometheus Operator generates for a ServiceMonitor (namespace, pod,
@@ -26,7 +27,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -141,6 +144,35 @@ def start_listening(procs: Processes, name: str, argv_for_port, logfile: Path, r
             raise RuntimeError(f"{name} exited with {proc.returncode} before it was ready "
                                f"(port {port}, attempt {attempt}): {tail}")
     raise AssertionError("unreachable")
+
+
+class MetricsEndpoint:
+    """`GET /metrics` on a loopback port, answering `render()` in the text format 0.0.4 (the
+    stand-ins for kube-state-metrics and Kong Operator); 404 for any other path."""
+
+    def __init__(self, render: Callable[[], str], name: str) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path.split("?")[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                body = render().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def require_tool(tool: str, how: str) -> str | None:

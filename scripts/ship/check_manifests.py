@@ -22,8 +22,6 @@ exits 1 when anything failed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import shutil
 import subprocess
