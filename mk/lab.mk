@@ -1,7 +1,8 @@
 # The autoscaling lab (lab/): the shipped HPA scaling real metrics-app processes against a real
 # Prometheus on this machine. Included from the Makefile (`include mk/lab.mk`). Installs what it
 # needs like make test: Prometheus (Debian), kubectl + PyYAML (scripts/ship/requirements.txt),
-# matplotlib + pytest (lab/requirements.txt), and builds metrics-app (debug).
+# matplotlib + pytest (lab/requirements.txt), prometheus-client (Tests/conformance/requirements.txt),
+# and builds metrics-app (debug).
 #   make lab                          the default scenario at full length (about 15 minutes)
 #   make lab SCENARIO=spike SPEED=4   another scenario, every duration divided by 4
 #   make lab HPA=my-hpa.yaml          your autoscaling/v2 HPA (or KEDA ScaledObject) instead
@@ -14,7 +15,7 @@ HPA ?=
 
 deps-lab: deps-ship-apt $(VENV)/.lab-installed
 
-$(VENV)/.lab-installed: lab/requirements.txt $(VENV)/.ship-installed
+$(VENV)/.lab-installed: lab/requirements.txt $(VENV)/.ship-installed $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt
 	touch $@
 
