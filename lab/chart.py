@@ -70,9 +70,9 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     h2, l2 = load_ax.get_legend_handles_labels()
     top.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8, ncol=2)
 
-    # One line per metric of the HPA, by its position: the controller's name for a metric can
-    # change between syncs (upstream calls an Object metric with an AverageValue target an
-    # "external metric" once it has a value), so the first name seen labels it.
+    # One line per metric of the HPA, by its position in spec.metrics (two metrics may share a
+    # name, and older runs' outputs named a metric differently when it failed); the first name
+    # seen labels it.
     series: dict[int, list] = {}
     names: dict[int, str] = {}
     for i, r in enumerate(rows):

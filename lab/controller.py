@@ -715,6 +715,7 @@ class HorizontalController:
                                       "Value", quantity.milli(target["value"]))
                 p = self.replica_calc.get_object_metric_replicas(spec_replicas, result.target, value, tolerances, pods)
             elif target.get("type") == "AverageValue" and target.get("averageValue") is not None:
+                # "external metric": upstream's own name for this case (see describe_metric)
                 result = MetricResult(f"external metric {src['metric']['name']}", kind, "AverageValue",
                                       quantity.milli(target["averageValue"]))
                 p = self.replica_calc.get_object_per_pod_metric_replicas(status_replicas, result.target, value, tolerances)
@@ -772,6 +773,10 @@ class HorizontalController:
             value = quantity.milli(raw) if raw is not None else 0
         if kind == "Pods":
             name = f"pods metric {src['metric']['name']}"
+        elif kind == "Object" and ttype == "AverageValue":
+            # Upstream's computeStatusForObjectMetric names this case "external metric" (sic);
+            # compute_replicas_for_metric does too, so the name is the same whether it worked.
+            name = f"external metric {src['metric']['name']}"
         elif kind == "Object":
             name = f"{src['describedObject']['kind']} metric {src['metric']['name']}"
         elif kind == "External":

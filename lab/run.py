@@ -31,7 +31,7 @@ from lab.prometheus import (
     require_tool,
     scalar_query, service_monitor_job, start_prometheus, wait_until, write_file_sd,
 )
-from lab.scenarios import Manifests, Scenario, ScenarioError, load_manifests, load_scenario
+from lab.scenarios import Manifests, Scenario, ScenarioError, keda_metric_name, load_manifests, load_scenario
 from lab.summary import COLUMNS, summarize
 
 SERVICE = "metrics-app"
@@ -52,7 +52,7 @@ class LabMetrics:
         self.external: dict[str, str] = {}
         if manifests.scaled_object:
             for i, trig in enumerate(manifests.scaled_object["spec"]["triggers"]):
-                self.external[f"s{i}-{trig['type']}"] = trig["metadata"]["query"]
+                self.external[keda_metric_name(i, trig)] = trig["metadata"]["query"]
         self.calls: list[dict] = []
 
     def _record(self, **call) -> None:
@@ -378,6 +378,11 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     counts = load.counts() if load else {"sent": 0, "failed": 0, "failures": {}}
     summary = summarize(rows, scenario, manifests, speed, counts, rs.max_live, codes, phase_starts)
     summary.update(result)
+    if scenario.expect:
+        summary["expectations"] = {key: {"expected": want, "got": summary.get(key), "met": summary.get(key) == want}
+                                   for key, want in scenario.expect.items()}
+        for key, e in summary["expectations"].items():
+            say(f"lab: expected {key} {e['expected']}, got {e['got']}: {'met' if e['met'] else 'MISSED'}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     try:
         from lab.chart import draw

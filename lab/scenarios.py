@@ -12,7 +12,8 @@ A scenario file:
     - {name: idle, seconds: 60, rps: 0}
     - {name: load, seconds: 360, rps: 20}
     - {name: cool-down, rps: 0, until: min_replicas, max_seconds: 900}
-  expect: {steady_replicas: 4}      # optional, checked by the lab's test
+  expect: {steady_replicas: 4}      # optional: summary.json and the last lines say whether it was met
+                                    # (the default scenario's is asserted by lab/tests)
 A phase with `until: min_replicas` lasts until the HPA is back at minReplicas with every pod
 ready (one more sync after that), or max_seconds.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.prometheus import ROOT
+from lab.prometheus import ROOT, require_tool
 from lab.run import run
 from lab.scenarios import load_manifests, load_scenario
 from lab.summary import COLUMNS
@@ -30,8 +30,8 @@ def lab_run():
     kubectl = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
     for tool, how in ((app, "swift build --product metrics-app"), (kubectl, "make deps-ship"),
                       ("prometheus", "apt-get install prometheus")):
-        if not (shutil.which(tool) or os.access(tool, os.X_OK)):
-            pytest.fail(f"{tool} is missing: {how}")
+        if problem := require_tool(tool, how):
+            pytest.fail(problem)
     scenario = load_scenario("default")
     manifests = load_manifests(scenario, kubectl)
     if os.environ.get("LAB_CHECK_RUN"):
@@ -74,7 +74,8 @@ def test_outputs(lab_run):
 
 def test_settles_at_four_ready_replicas(lab_run):
     summary, rows, _, _ = lab_run
-    assert summary["steady_replicas"] == math.ceil(20 / 5) == 4
+    assert summary["steady_replicas"] == math.ceil(20 / 5) == load_scenario("default").expect["steady_replicas"] == 4
+    assert summary["expectations"]["steady_replicas"]["met"]
     last_loaded = [r for r in rows if r["phase"] == "load"][-1]
     assert last_loaded["ready_replicas"] == last_loaded["current_replicas"] == 4
 

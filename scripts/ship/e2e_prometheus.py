@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 # The Prometheus, ServiceMonitor and adapter-rule code is shared with the autoscaling lab.
 from lab.kong import KongOperatorMetrics  # noqa: E402
-from lab.load import LoadGenerator  # noqa: E402
+from lab.load import LoadGenerator, percentile  # noqa: E402
 from lab.prometheus import (  # noqa: E402
     NAMESPACE, Processes, Prometheus, adapter_rules, derived_name, expand, http_get, load_yaml,
     rate_windows_seconds, require_tool, resource_labels, service_monitor_job, start_listening, start_prometheus,
@@ -105,14 +105,10 @@ def is_native_rule(rule: dict) -> bool:
     return "histogram_quantile" in query and not re.search(r"\ble\b", query)
 
 
-def p99(latencies: list[float]) -> float:
-    """The 99th percentile of the latencies a load generator saw."""
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
-
-
 def run_checks(prom: Prometheus, drivers: dict[str, LoadGenerator], elapsed: float, native: bool = False) -> None:
     rules = [rule for rule in adapter_rules() if is_native_rule(rule) == native]
+    record(bool(rules), f"{len(rules)} adapter rules to check with {'native' if native else 'classic'} histograms",
+           "none: a rule was removed, or is_native_rule no longer recognises it")
     achieved = {pod: drivers[pod].ok / elapsed for pod in PODS}
     log("driven: " + ", ".join(f"{pod} {PODS[pod]:g}/s (answered {achieved[pod]:.2f}/s, "
                                f"{drivers[pod].failed} errors)" for pod in PODS))
@@ -167,7 +163,7 @@ def run_checks(prom: Prometheus, drivers: dict[str, LoadGenerator], elapsed: flo
                 # range, or of the p99 the load generator saw at that pod (which includes the
                 # server's time), whichever is higher.
                 bucket = 2 ** (1 / 8)
-                seen = {p: p99(drivers[p].take_latencies()) for p in PODS}
+                seen = {p: percentile(drivers[p].take_latencies(), 0.99) or float("nan") for p in PODS}
                 bounds = {p: (DELAY_MS[0] / 1000 / bucket, max(DELAY_MS[1] / 1000, seen[p]) * bucket)
                           for p in PODS}
                 ok = set(values) == set(PODS) and all(bounds[p][0] <= values[p] <= bounds[p][1] for p in PODS)
