@@ -61,10 +61,15 @@ struct HTTPServerTests {
         #expect(!router.isFrozen)
         var configuration = HTTPServer.Configuration()
         configuration.host = "127.0.0.1"
-        configuration.port = 0
+        // A fixed port: a second daemon started by a racing call would fail to bind it.
+        configuration.port = try AppProcess.freePort()
         configuration.threads = 2
         let server = HTTPServer(configuration: configuration, router: router)
-        onThreads(4) { _ in try? server.start() }  // one daemon, whichever call wins
+        let failedStarts = Atomic<Int>(0)
+        onThreads(4) { _ in  // one daemon, whichever call wins; the others return at once
+            do { try server.start() } catch { failedStarts.wrappingAdd(1, ordering: .relaxed) }
+        }
+        #expect(failedStarts.load(ordering: .relaxed) == 0)
         #expect(router.isFrozen)
         router.add("/late") { _ in .text("late\n") }
         #expect(try RawHTTPClient.get("/early", port: server.port).text == "early\n")
