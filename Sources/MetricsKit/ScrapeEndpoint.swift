@@ -66,28 +66,23 @@ public final class ScrapeEndpoint: Sendable {
                 if kept.count < Self.keptBuffers { kept.append(buffers) }
             }
         }
-        buffers.plain.removeAll(keepingCapacity: true)
+        // Rendered straight into this scrape's own sink: no copy out of the registry's scratch
+        // sink, and concurrent scrapes each have theirs.
+        buffers.plain.removeAll()
         registry.render(request.format, into: &buffers.plain)
-        // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
-        let answer = buffers.plain.withUnsafeBytes { plain -> Result<Answer, Failure> in
-            var headers: [(name: String, value: String)] = [
-                ("Content-Type", request.format.contentType), ("Vary", "Accept, Accept-Encoding"),
-            ]
-            var body = plain
-            if request.gzip, buffers.gzip.compress(plain, level: gzipLevel) {
-                headers.append(("Content-Encoding", "gzip"))
-                body = buffers.gzip.bytes
-            }
-            let response = ScrapeResponse(
-                status: 200, headers: headers, contentLength: body.count,
-                body: head ? UnsafeRawBufferPointer(start: nil, count: 0) : body)
-            do throws(Failure) {
-                return .success(try respond(response))
-            } catch {
-                return .failure(error)
-            }
+        let plain = UnsafeRawBufferPointer(buffers.plain.bytes)
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", request.format.contentType), ("Vary", "Accept, Accept-Encoding"),
+        ]
+        var body = plain
+        if request.gzip, buffers.gzip.compress(plain, level: gzipLevel) {
+            headers.append(("Content-Encoding", "gzip"))
+            body = buffers.gzip.bytes
         }
-        return try answer.get()
+        return try respond(
+            ScrapeResponse(
+                status: 200, headers: headers, contentLength: body.count,
+                body: head ? UnsafeRawBufferPointer(start: nil, count: 0) : body))
     }
 }
 
@@ -136,7 +131,11 @@ public struct ScrapeResponse {
 }
 
 /// The memory one scrape renders and compresses into, kept for the next.
+// @unchecked: a scrape takes one out of the endpoint's idle list (under its lock) and is the
+// only user until it puts it back.
 private final class ScrapeBuffers: @unchecked Sendable {
-    var plain: [UInt8] = []
+    var plain = ByteSink(capacity: 4096)
     var gzip = GzipBuffer()
+
+    deinit { plain.release() }
 }

@@ -204,13 +204,7 @@ enum TextWriter {
         }
     }
 
-    /// Appends HELP text: `\` and line feed escaped; in OpenMetrics also `"`.
-    static func appendEscapedHelp(_ help: String, quotes: Bool, to buffer: inout ByteSink) {
-        var help = help
-        help.withUTF8 { appendEscapedHelp($0, quotes: quotes, to: &buffer) }
-    }
-
-    /// Appends HELP text given as UTF-8 bytes.
+    /// Appends HELP text (UTF-8 bytes): `\` and line feed escaped; in OpenMetrics also `"`.
     static func appendEscapedHelp(_ help: UnsafeBufferPointer<UInt8>, quotes: Bool, to buffer: inout ByteSink) {
         for byte in help {
             switch byte {

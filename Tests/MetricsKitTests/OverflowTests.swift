@@ -51,5 +51,7 @@ struct OverflowTests {
         #expect(QualityValue.of(parameters: ["q=abc"]) == 0)
         // The same rule in both headers: q=abc refuses OpenMetrics in Accept and gzip in Accept-Encoding.
         #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text;q=abc") == .prometheusText)
+        #expect(!GzipBuffer.isAccepted(by: "gzip;q=abc"))
+        #expect(GzipBuffer.isAccepted(by: "gzip;q=0.5"))
     }
 }

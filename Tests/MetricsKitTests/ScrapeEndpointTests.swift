@@ -113,19 +113,21 @@ struct ScrapeEndpointTests {
         let registry = try Self.registry()
         let endpoint = ScrapeEndpoint(registry: registry)
         let expected = [Array(registry.render().utf8), Array(registry.render(.openMetrics).utf8)]
-        let compressed = Mutex<[[UInt8]]>([])
+        let compressed = Mutex<[(format: Int, body: [UInt8])]>([])
         let wrong = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 64) { i in
             let accept = i % 2 == 0 ? nil : "application/openmetrics-text;version=1.0.0"
             let answer = Self.scrape(endpoint, accept: accept, acceptEncoding: i % 4 < 2 ? nil : "gzip")
             if i % 4 < 2 {
                 if answer.body != expected[i % 2] { wrong.add(1, ordering: .relaxed) }
-            } else if i % 2 == 0 {
-                compressed.withLock { $0.append(answer.body) }
+            } else {
+                compressed.withLock { $0.append((i % 2, answer.body)) }
             }
         }
         #expect(wrong.load(ordering: .relaxed) == 0)
-        for body in compressed.withLock({ $0 }) { #expect(try Self.gunzip(body) == expected[0]) }
+        let gzipped = compressed.withLock { $0 }
+        #expect(gzipped.count == 32 && Set(gzipped.map(\.format)) == [0, 1])
+        for (format, body) in gzipped { #expect(try Self.gunzip(body) == expected[format]) }
     }
 
     @Test func theRespondClosuresTypedErrorPassesThrough() throws {
