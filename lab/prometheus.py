@@ -300,12 +300,24 @@ def write_file_sd(path: Path, sm: dict, job_targets: list[tuple[str, str, str, s
     tmp.replace(path)
 
 
+def scrape_timing(sm: dict) -> tuple[float, float]:
+    """(interval, timeout) in seconds of the ServiceMonitor's first endpoint, with the Prometheus
+    Operator's defaults (30 s, 10 s) and the timeout capped at the interval."""
+    ep = sm["spec"]["endpoints"][0]
+    interval = duration_seconds(ep.get("interval", "30s"))
+    return interval, min(duration_seconds(ep.get("scrapeTimeout", "10s")), interval)
+
+
 def service_monitor_job(sm: dict, job_targets: list[tuple[str, str, str, str]], container: str,
-                        interval: str = "1s", timeout: str = "900ms", file_sd: Path | None = None) -> dict:
+                        interval: str = "1s", timeout: str = "900ms", file_sd: Path | None = None,
+                        speed: float | None = None) -> dict:
     """A scrape job like the one the Prometheus Operator generates for the ServiceMonitor's first
     endpoint; targets: (address, namespace, service, pod) stand in for endpoint discovery, given
-    statically or (file_sd) in a file that write_file_sd keeps current."""
+    statically or (file_sd) in a file that write_file_sd keeps current. With `speed`, the
+    ServiceMonitor's own interval and timeout divided by it; else `interval` and `timeout`."""
     ep = sm["spec"]["endpoints"][0]
+    if speed is not None:
+        interval, timeout = (format_duration(t / speed) for t in scrape_timing(sm))
     job = {
         "job_name": f"serviceMonitor/{sm['metadata'].get('namespace', NAMESPACE)}/{sm['metadata']['name']}/0",
         "scrape_interval": interval,

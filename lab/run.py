@@ -27,9 +27,8 @@ from lab.load import LoadGenerator, percentile
 from lab.metrics_server import MetricsServer
 from lab.pods import Node, PodTemplate, ReplicaSet
 from lab.prometheus import (
-    ROOT, Adapter, AdapterError, Processes, adapter_rules, duration_seconds, format_duration, rate_windows_seconds,
-    require_tool,
-    scalar_query, service_monitor_job, start_prometheus, wait_until, write_file_sd,
+    ROOT, Adapter, AdapterError, Processes, adapter_rules, format_duration, rate_windows_seconds, require_tool,
+    scalar_query, scrape_timing, service_monitor_job, start_prometheus, wait_until, write_file_sd,
 )
 from lab.scenarios import Manifests, Scenario, ScenarioError, keda_metric_name, load_manifests, load_scenario
 from lab.summary import COLUMNS, summarize
@@ -149,9 +148,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     work = Path(tempfile.mkdtemp(prefix="lab-prometheus-"))
     hpa, spec = manifests.hpa, manifests.hpa["spec"]
     namespace = hpa["metadata"].get("namespace", "default")
-    ep = manifests.service_monitor["spec"]["endpoints"][0]
-    interval = duration_seconds(ep.get("interval", "30s"))
-    scrape_timeout = min(duration_seconds(ep.get("scrapeTimeout", "10s")), interval)
+    interval, scrape_timeout = scrape_timing(manifests.service_monitor)
 
     def say(line: str) -> None:
         if not quiet:
@@ -197,9 +194,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         "global": {"scrape_interval": format_duration(interval / speed),
                    "evaluation_interval": format_duration(interval / speed)},
         "scrape_configs": [
-            service_monitor_job(manifests.service_monitor, [], template.container,
-                                interval=format_duration(interval / speed),
-                                timeout=format_duration(scrape_timeout / speed), file_sd=sd_file),
+            service_monitor_job(manifests.service_monitor, [], template.container, file_sd=sd_file, speed=speed),
             {"job_name": "kube-state-metrics", "honor_labels": True,
              "scrape_interval": format_duration(interval / speed),
              "scrape_timeout": format_duration(scrape_timeout / speed),
@@ -207,13 +202,10 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         ],
     }
     if kong:
-        kong_ep = manifests.kong_monitor["spec"]["endpoints"][0]
-        kong_interval = duration_seconds(kong_ep.get("interval", "30s"))
         config["scrape_configs"].append(service_monitor_job(
             manifests.kong_monitor,
             [(f"127.0.0.1:{kong.port}", manifests.kong_monitor["metadata"]["namespace"], "kong-operator-metrics",
-              "kong-operator-lab")], "manager", interval=format_duration(kong_interval / speed),
-            timeout=format_duration(min(duration_seconds(kong_ep.get("scrapeTimeout", "10s")), kong_interval) / speed)))
+              "kong-operator-lab")], "manager", speed=speed))
     uses_cpu = any(m["type"] == "Resource" for m in spec["metrics"])
     metrics_server = None
     load = None

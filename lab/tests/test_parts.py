@@ -122,6 +122,10 @@ def test_kong_route_gets_kong_operators_metrics_and_its_service_monitor():
     assert manifests.service_monitor["metadata"]["namespace"] == "demo-ns"
     assert manifests.kong_monitor["metadata"]["namespace"] == "kong-system"
     assert load_manifests(load_scenario("default"), KUBECTL).kong_monitor is None
+    # its scrape job runs at the ServiceMonitor's 15 s interval (10 s timeout) divided by SPEED
+    job = prometheus.service_monitor_job(manifests.kong_monitor, [("127.0.0.1:1", "kong-system", "s", "p")],
+                                         "manager", speed=5)
+    assert (job["scrape_interval"], job["scrape_timeout"]) == ("3s", "2s")
     kong = KongOperatorMetrics("metrics-app", "demo-ns")
     try:
         for ms in (100, 100.5, 250, 70000):
