@@ -86,7 +86,7 @@ struct ProcStat {
     var startTimeSeconds: Double
 
     static func read() -> ProcStat? {
-        guard let text = readFile("/proc/self/stat"),
+        guard let text = SmallFile.read("/proc/self/stat"),
             let close = text.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
         // Fields after "(comm)": state is field 3; utime 14, stime 15, starttime 22, vsize 23, rss 24.
@@ -108,7 +108,7 @@ struct ProcStat {
 
     /// `btime` of `/proc/stat`: boot time in seconds since the epoch.
     static func bootTime() -> Double? {
-        guard let text = readFile("/proc/stat") else { return nil }
+        guard let text = SmallFile.read("/proc/stat") else { return nil }
         for line in text.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("btime ".utf8)) {
             return Double(String(decoding: line.dropFirst(6), as: UTF8.self))
         }
@@ -127,20 +127,6 @@ struct ProcStat {
             if !isDot { count += 1 }
         }
         return count - 1
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { _ = Glibc.close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return bytes
     }
 }
 

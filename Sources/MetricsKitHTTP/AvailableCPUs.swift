@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import MetricsKit
 
 #if canImport(Glibc)
     import Glibc
@@ -39,7 +40,7 @@ enum AvailableCPUs {
     /// Inside a container the cgroup namespace (v2) or the mount (v1) usually puts the
     /// container's own cgroup at `root`, which the walk up to `root` reaches either way.
     static func cgroupQuota(root: String, membership: String) -> Double? {
-        guard let text = readSmallFile(membership) else { return nil }
+        guard let text = SmallFile.text(membership) else { return nil }
         var lowest: Double?
         func consider(_ quota: Double?) {
             if let quota { lowest = min(lowest ?? quota, quota) }
@@ -76,7 +77,7 @@ enum AvailableCPUs {
 
     /// cgroup v2 `cpu.max`: `max 100000` (no limit) or `QUOTA PERIOD` in microseconds.
     static func v2Quota(in directory: String) -> Double? {
-        guard let text = readSmallFile(directory + "/cpu.max") else { return nil }
+        guard let text = SmallFile.text(directory + "/cpu.max") else { return nil }
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count == 2, let quota = Double(fields[0]), let period = Double(fields[1]), quota > 0, period > 0
         else { return nil }
@@ -85,28 +86,12 @@ enum AvailableCPUs {
 
     /// cgroup v1 `cpu.cfs_quota_us` (-1: no limit) over `cpu.cfs_period_us`.
     static func v1Quota(in directory: String) -> Double? {
-        guard let quotaText = readSmallFile(directory + "/cpu.cfs_quota_us"),
-            let periodText = readSmallFile(directory + "/cpu.cfs_period_us"),
+        guard let quotaText = SmallFile.text(directory + "/cpu.cfs_quota_us"),
+            let periodText = SmallFile.text(directory + "/cpu.cfs_period_us"),
             let quota = Double(quotaText.trimmingNewlines), let period = Double(periodText.trimmingNewlines),
             quota > 0, period > 0
         else { return nil }
         return quota / period
-    }
-
-    /// A small file's contents (cgroup and proc files are a few bytes), nil when unreadable.
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
