@@ -4,8 +4,8 @@ prometheus-adapter chart) from the rules in deploy/prometheus-adapter/rules-conf
 one place of the adapter rules: `make adapter-values`.
 
 The rules are copied as text (with their comments) under `rules.custom`; the result is parsed
-back and must hold exactly the ConfigMap's rules. `--check` writes nothing and exits 1 when
-values.yaml differs from what this script generates (make ship-manifests checks the same).
+back and must hold exactly the ConfigMap's rules. make ship-manifests (check_manifests.py) fails
+when the committed values.yaml differs from what render() generates.
 """
 from __future__ import annotations
 
@@ -56,16 +56,9 @@ def render() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="exit 1 when values.yaml is not what would be generated")
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     text = render()
     rel = VALUES.relative_to(ROOT)
-    if args.check:
-        ok = VALUES.is_file() and VALUES.read_text() == text
-        print(f"{'PASS' if ok else 'FAIL'}  {rel} is generated from deploy/{ADAPTER_RULES_FILE}"
-              + ("" if ok else "\n      run `make adapter-values` and commit the result"))
-        return 0 if ok else 1
     VALUES.write_text(text)
     print(f"wrote {rel} from deploy/{ADAPTER_RULES_FILE}")
     return 0
