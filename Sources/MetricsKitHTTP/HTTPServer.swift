@@ -286,7 +286,7 @@ public final class HTTPServer: @unchecked Sendable {
             requestsInFlight.wrappingAdd(1, ordering: .relaxed)
             if context.instrumented, let metrics = configuration.metrics {
                 metrics.inFlight.increment()
-                if let traceparent = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "traceparent") {
+                if let traceparent = headers.traceparent {
                     context.traceID = HTTPMetrics.traceID(fromTraceparent: String(cString: traceparent))
                 }
             }

@@ -44,12 +44,16 @@ enum RequestChecks {
     /// a different name), `Content-Length` fields that disagree, `Content-Length` with
     /// `Transfer-Encoding`, or a `Transfer-Encoding` other than a single `chunked`. (HTTP/1.1
     /// without `Host` is refused by libmicrohttpd's strict mode.)
-    static func scanHeaders(_ connection: OpaquePointer) -> (problem: StaticString?, contentLength: UnsafePointer<CChar>?) {
+    /// The same pass also keeps the `traceparent` value (for exemplars), so instrumenting a
+    /// request walks its headers once.
+    static func scanHeaders(_ connection: OpaquePointer) -> (
+        problem: StaticString?, contentLength: UnsafePointer<CChar>?, traceparent: UnsafePointer<CChar>?
+    ) {
         var scan = FramingScan()
         _ = withUnsafeMutablePointer(to: &scan) { pointer in
             MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, scanHeader, pointer)
         }
-        return (scan.problem, scan.contentLength)
+        return (scan.problem, scan.contentLength, scan.traceparent)
     }
 }
 
@@ -59,6 +63,7 @@ private struct FramingScan {
     var conflictingLengths = false
     var transferEncodings = 0
     var chunked = false
+    var traceparent: UnsafePointer<CChar>?
 
     var problem: StaticString? {
         if badName { return "a header field name is not a token" }
@@ -86,6 +91,7 @@ private func isTokenByte(_ byte: UInt8) -> Bool {
 private let contentLengthName: StaticString = "Content-Length"
 private let transferEncodingName: StaticString = "Transfer-Encoding"
 private let chunkedName: StaticString = "chunked"
+private let traceparentName: StaticString = "traceparent"
 
 @inline(__always)
 private func equalsIgnoringCase(_ text: UnsafePointer<CChar>, _ name: StaticString) -> Bool {
@@ -109,6 +115,8 @@ private let scanHeader: MHD_KeyValueIterator = { cls, _, key, value in
     } else if equalsIgnoringCase(key, transferEncodingName) {
         scan.pointee.transferEncodings += 1
         scan.pointee.chunked = value.map { equalsIgnoringCase($0, chunkedName) } ?? false
+    } else if scan.pointee.traceparent == nil, equalsIgnoringCase(key, traceparentName) {
+        scan.pointee.traceparent = value  // the first, as a lookup by name would give
     }
     return MHD_Result.YES
 }
