@@ -14,7 +14,7 @@ include mk/ship.mk
 include mk/examples.mk
 include mk/lab.mk
 
-.PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean version-set
+.PHONY: help build release run test deps deps-build deps-test deps-pushgateway deps-python deps-bench-http bench bench-http clean version-set
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ deps-build:
 # promtool (Debian's prometheus package) checks the exposition format; gzip decodes bodies.
 deps-test:
 	@command -v promtool >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || { $(call apt_install,prometheus gzip); }
+
+# The Pushgateway (Debian's prometheus-pushgateway) receives the Pushgateway client's pushes in
+# the tests and the batch-job example; the tests start it on a free port without persistence.
+deps-test: deps-pushgateway
+deps-pushgateway:
+	@command -v prometheus-pushgateway >/dev/null 2>&1 || { $(call apt_install,prometheus-pushgateway); }
 
 # prometheus-client's parsers and Google's protobuf runtime (with protoc from grpcio-tools),
 # the independent Python checkers.

@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "MetricsKit", targets: ["MetricsKit"]),
         .library(name: "MetricsKitHTTP", targets: ["MetricsKitHTTP"]),
         .library(name: "MetricsKitSwiftMetrics", targets: ["MetricsKitSwiftMetrics"]),
+        .library(name: "MetricsKitPush", targets: ["MetricsKitPush"]),
         .executable(name: "metrics-app", targets: ["metrics-app"]),
     ],
     dependencies: [
@@ -30,6 +31,9 @@ let package = Package(
         .target(
             name: "MetricsKitSwiftMetrics",
             dependencies: ["MetricsKit", .product(name: "CoreMetrics", package: "swift-metrics")]),
+        // A Pushgateway client for batch jobs: plain HTTP/1.1 over a socket, no dependency
+        // beyond MetricsKit (see Sources/MetricsKitPush/PlainHTTPClient.swift for why).
+        .target(name: "MetricsKitPush", dependencies: ["MetricsKit"]),
         // The demo workload: configuration and wiring only.
         .executableTarget(
             name: "metrics-app",
@@ -45,6 +49,7 @@ let package = Package(
             dependencies: [
                 "MetricsKitSwiftMetrics", "MetricsKit", "TestSupport", .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        .testTarget(name: "MetricsKitPushTests", dependencies: ["MetricsKitPush", "MetricsKit", "TestSupport"]),
         .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app"]),
     ],
     swiftLanguageModes: [.v6]

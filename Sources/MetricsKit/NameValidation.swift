@@ -1,10 +1,10 @@
 /// Name rules of the Prometheus data model.
-enum Names {
+package enum Names {
     static func isValidMetricName(_ name: String) -> Bool {
         isValidName(name, allowingColon: true)
     }
 
-    static func isValidLabelName(_ name: String) -> Bool {
+    package static func isValidLabelName(_ name: String) -> Bool {
         isValidName(name, allowingColon: false)
     }
 

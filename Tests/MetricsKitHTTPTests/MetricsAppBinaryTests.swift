@@ -88,34 +88,10 @@ final class AppProcess: @unchecked Sendable {
         return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
     }
 
-    /// Ports `freePort` handed out: the kernel can give the same ephemeral port to two bind(0)
-    /// calls once the first socket is closed, and tests run in parallel.
-    private static let issuedPorts = Mutex<Set<Int>>([])
-
     /// A loopback port nothing listens on now, never handed out twice in this test run (for
     /// servers that cannot report the port they bound, such as Prometheus).
     static func freePort() throws -> Int {
-        for _ in 0..<100 {
-            let port = try unusedPort()
-            if issuedPorts.withLock({ $0.insert(port).inserted }) { return port }
-        }
-        throw RawHTTPClient.Failure(description: "no free port left that this test run has not handed out")
-    }
-
-    private static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw RawHTTPClient.Failure(description: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        do { return try LoopbackPort.free() } catch { throw RawHTTPClient.Failure(description: "\(error)") }
     }
 }
 

@@ -1,0 +1,131 @@
+import Foundation
+import TestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A real Pushgateway (Debian's prometheus-pushgateway) on a free loopback port, without
+/// persistence (Debian's default `--persistence.file` is /var/lib/prometheus/pushgateway.data:
+/// the tests must neither read nor write it); terminated when released.
+final class PushgatewayProcess {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    let port: Int
+    private let server: Process
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init() throws {
+        guard let binary = TestTools.find("prometheus-pushgateway") else {
+            throw Failure(description: "prometheus-pushgateway is not installed: run `make deps-test` "
+                + "(or apt-get install prometheus-pushgateway)")
+        }
+        var lastLog = ""
+        for _ in 0..<3 {
+            let port = try LoopbackPort.free()
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: binary)
+            server.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--persistence.file=", "--log.level=warn"]
+            let log = Pipe()
+            server.standardOutput = log
+            server.standardError = log
+            try server.run()
+            let deadline = ContinuousClock.now + .seconds(15)
+            while server.isRunning && ContinuousClock.now < deadline {
+                if (try? Self.get("http://127.0.0.1:\(port)/-/ready"))?.status == 200 {
+                    self.port = port
+                    self.server = server
+                    return
+                }
+                usleep(50_000)
+            }
+            // Another process took the port first (the gateway exits): try another one.
+            server.terminate()
+            server.waitUntilExit()
+            lastLog = String(decoding: log.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        throw Failure(description: "the Pushgateway did not come up: \(lastLog)")
+    }
+
+    deinit {
+        server.terminate()
+        server.waitUntilExit()
+    }
+
+    /// A GET with URLSession (not the client under test), synchronously.
+    static func get(_ url: String) throws -> (status: Int, text: String) {
+        final class Box: @unchecked Sendable { var result: Result<(Int, String), Error>? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        var request = URLRequest(url: URL(string: url)!)
+        request.timeoutInterval = 10
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                box.result = .failure(error)
+            } else {
+                box.result = .success(
+                    ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try box.result!.get()
+    }
+
+    /// The gateway's own /metrics: pushed series, `push_time_seconds` and the gateway's metrics.
+    func metrics() throws -> String {
+        let answer = try Self.get("\(url)/metrics")
+        guard answer.status == 200 else { throw Failure(description: "/metrics: \(answer.status) \(answer.text)") }
+        return answer.text
+    }
+
+    /// The groups `/api/v1/metrics` lists: each with its labels and its metric families.
+    func groups() throws -> [Group] {
+        let answer = try Self.get("\(url)/api/v1/metrics")
+        guard answer.status == 200,
+            let object = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Any],
+            let data = object["data"] as? [[String: Any]]
+        else { throw Failure(description: "/api/v1/metrics: \(answer.status) \(answer.text)") }
+        return data.map { entry in
+            var families: [String: Family] = [:]
+            for (name, value) in entry {
+                guard let family = value as? [String: Any], let metrics = family["metrics"] as? [[String: Any]]
+                else { continue }
+                families[name] = Family(
+                    type: family["type"] as? String ?? "",
+                    series: metrics.map { metric in
+                        Series(labels: metric["labels"] as? [String: String] ?? [:], value: metric["value"] as? String,
+                               count: metric["count"] as? String, sum: metric["sum"] as? String,
+                               buckets: metric["buckets"] as? [String: String])
+                    })
+            }
+            return Group(labels: entry["labels"] as? [String: String] ?? [:], families: families)
+        }
+    }
+
+    /// The group with exactly these labels (job included), if the gateway has it.
+    func group(_ labels: [String: String]) throws -> Group? {
+        try groups().first { $0.labels == labels }
+    }
+
+    struct Group {
+        var labels: [String: String]
+        var families: [String: Family]
+        /// The pushed families (without the gateway's push_time_seconds and push_failure_time_seconds).
+        var pushedNames: Set<String> { Set(families.keys.filter { !$0.hasPrefix("push_") }) }
+    }
+
+    struct Family {
+        var type: String
+        var series: [Series]
+    }
+
+    struct Series {
+        var labels: [String: String]
+        var value: String?
+        var count: String?
+        var sum: String?
+        var buckets: [String: String]?
+    }
+}

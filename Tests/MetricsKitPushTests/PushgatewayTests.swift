@@ -1,0 +1,163 @@
+import Foundation
+import MetricsKit
+import TestSupport
+import Testing
+
+@testable import MetricsKitPush
+
+/// The client against a real Pushgateway: what arrives, read back from the gateway's /metrics
+/// and from its API, for each method and each body format.
+@Suite("Pushgateway (real prometheus-pushgateway)")
+struct PushgatewayTests {
+    /// A registry with a labeled counter, a gauge and a histogram, as a batch job would have.
+    static func jobRegistry(rows: Double = 42) throws -> MetricRegistry {
+        let registry = MetricRegistry()
+        try registry.counter("backup_rows_total", help: "Rows backed up.", labelNames: ["table"])
+            .labels("users").increment(by: rows)
+        try registry.gauge("backup_last_success_timestamp_seconds", help: "When the last backup succeeded.")
+            .set(1_700_000_000)
+        let duration = try registry.histogram("backup_duration_seconds", help: "Backup time.", buckets: [1, 10])
+        duration.observe(0.5)
+        duration.observe(5)
+        return registry
+    }
+
+    @Test(arguments: [Pushgateway.Format.protobuf, .text])
+    func pushedValuesReadBackFromMetricsAndAPI(format: Pushgateway.Format) throws {
+        let gateway = try PushgatewayProcess()
+        let client = try Pushgateway(url: gateway.url, job: "nightly", grouping: ["instance": "db-1"], format: format)
+        #expect(client.path == "/metrics/job/nightly/instance/db-1")
+        try client.push(Self.jobRegistry())
+
+        let samples = parseSamples(try gateway.metrics())
+        #expect(samples[#"backup_rows_total{instance="db-1",job="nightly",table="users"}"#] == 42)
+        #expect(samples[#"backup_last_success_timestamp_seconds{instance="db-1",job="nightly"}"#] == 1_700_000_000)
+        #expect(samples[#"backup_duration_seconds_bucket{instance="db-1",job="nightly",le="1"}"#] == 1)
+        #expect(samples[#"backup_duration_seconds_bucket{instance="db-1",job="nightly",le="+Inf"}"#] == 2)
+        #expect(samples[#"backup_duration_seconds_sum{instance="db-1",job="nightly"}"#] == 5.5)
+
+        let group = try #require(try gateway.group(["job": "nightly", "instance": "db-1"]))
+        #expect(group.families["backup_rows_total"]?.type == "COUNTER")
+        #expect(group.families["backup_rows_total"]?.series.first?.value == "42")
+        #expect(group.families["backup_rows_total"]?.series.first?.labels["table"] == "users")
+        #expect(group.families["backup_last_success_timestamp_seconds"]?.type == "GAUGE")
+        #expect(group.families["backup_duration_seconds"]?.type == "HISTOGRAM")
+        #expect(group.families["backup_duration_seconds"]?.series.first?.count == "2")
+        // The gateway records the push as successful.
+        #expect(group.families["push_time_seconds"]?.series.first.flatMap { Double($0.value ?? "") } ?? 0 > 0)
+    }
+
+    @Test func putReplacesTheWholeGroup() throws {
+        let gateway = try PushgatewayProcess()
+        let client = try Pushgateway(url: gateway.url, job: "replace")
+        try client.push(Self.jobRegistry())
+        let other = MetricRegistry()
+        try other.counter("only_this_total", help: "The only metric of the second push.").increment()
+        try client.push(other)
+        let group = try #require(try gateway.group(["job": "replace"]))
+        #expect(group.pushedNames == ["only_this_total"])
+    }
+
+    @Test func postReplacesOnlyFamiliesOfTheSameName() throws {
+        let gateway = try PushgatewayProcess()
+        let client = try Pushgateway(url: gateway.url, job: "add")
+        try client.push(Self.jobRegistry(rows: 42))
+        let update = MetricRegistry()
+        try update.counter("backup_rows_total", help: "Rows backed up.", labelNames: ["table"])
+            .labels("orders").increment(by: 7)
+        try update.gauge("backup_files", help: "Files written.").set(3)
+        try client.add(update)
+        let group = try #require(try gateway.group(["job": "add"]))
+        #expect(group.pushedNames == [
+            "backup_rows_total", "backup_last_success_timestamp_seconds", "backup_duration_seconds", "backup_files",
+        ])
+        // The family of the same name is replaced whole: the `users` series is gone.
+        let rows = try #require(group.families["backup_rows_total"])
+        #expect(rows.series.map { $0.labels["table"] } == ["orders"])
+        #expect(rows.series.first?.value == "7")
+    }
+
+    @Test func deleteRemovesTheGroupAndNoOther() throws {
+        let gateway = try PushgatewayProcess()
+        let first = try Pushgateway(url: gateway.url, job: "cleanup", grouping: ["shard": "1"])
+        let second = try Pushgateway(url: gateway.url, job: "cleanup", grouping: ["shard": "2"])
+        try first.push(Self.jobRegistry())
+        try second.push(Self.jobRegistry())
+        try first.delete()
+        #expect(try gateway.group(["job": "cleanup", "shard": "1"]) == nil)
+        #expect(try gateway.group(["job": "cleanup", "shard": "2"]) != nil)
+        #expect(parseSamples(try gateway.metrics()).keys.contains { $0.contains(#"shard="1""#) } == false)
+    }
+
+    @Test func slashesEmptyAndOddValuesRoundTrip() throws {
+        let gateway = try PushgatewayProcess()
+        let grouping = ["path": "/var/lib/db", "empty": "", "odd": "a b%c?d#e+f é"]
+        let job = "etl/daily"
+        let client = try Pushgateway(url: gateway.url, job: job, grouping: grouping)
+        #expect(client.path.contains("/job@base64/ZXRsL2RhaWx5"))
+        #expect(client.path.contains("/empty@base64/="))
+        #expect(client.path.contains("/path@base64/L3Zhci9saWIvZGI"))
+        try client.push(Self.jobRegistry())
+        // The gateway keys the group by all three, the empty one too.
+        var expected = grouping
+        expected["job"] = job
+        let groups = try gateway.groups()
+        let group = try #require(groups.first { $0.labels == expected }, "groups: \(groups.map(\.labels))")
+        #expect(group.families["backup_rows_total"]?.series.first?.labels["path"] == "/var/lib/db")
+        #expect(group.families["backup_rows_total"]?.series.first?.labels["odd"] == "a b%c?d#e+f é")
+        try client.delete()
+        #expect(try gateway.group(expected) == nil)
+    }
+
+    @Test func refusesSeriesThatCarryJobOrAGroupingLabel() throws {
+        let gateway = try PushgatewayProcess()
+        let withJob = MetricRegistry()
+        try withJob.counter("tasks_total", help: "Tasks.", labelNames: ["job"]).labels("x").increment()
+        let client = try Pushgateway(url: gateway.url, job: "refused", grouping: ["instance": "a"])
+        let error = #expect(throws: PushgatewayError.self) { try client.push(withJob) }
+        #expect(error?.kind == .conflictingLabel)
+        #expect(error?.metric == "tasks_total")
+        #expect(error?.description.contains("job label") == true)
+
+        let withGrouping = MetricRegistry()
+        try withGrouping.gauge("queue_depth", help: "Depth.", constLabels: ["instance": "b"]).set(1)
+        let second = #expect(throws: PushgatewayError.self) { try client.add(withGrouping) }
+        #expect(second?.kind == .conflictingLabel)
+        #expect(second?.description.contains(#"grouping label "instance""#) == true)
+        // Nothing was sent.
+        #expect(try gateway.groups().contains { $0.labels["job"] == "refused" } == false)
+    }
+
+    @Test func aRefusedPushNamesTheStatusAndCarriesTheGatewaysBody() throws {
+        let gateway = try PushgatewayProcess()
+        let counter = MetricRegistry()
+        try counter.counter("jobs_done_total", help: "Jobs done.").increment()
+        try Pushgateway(url: gateway.url, job: "first").push(counter)
+        // The same name as a gauge in another group is inconsistent: the gateway refuses it.
+        let gauge = MetricRegistry()
+        try gauge.gauge("jobs_done_total", help: "Jobs done.").set(1)
+        let client = try Pushgateway(url: gateway.url, job: "second")
+        let error = #expect(throws: PushgatewayError.self) { try client.push(gauge) }
+        #expect(error?.kind == .unexpectedStatus)
+        #expect(error?.status == 400)
+        let body = try #require(error?.body)
+        #expect(body.contains("inconsistent"))
+        #expect(error?.description.contains("400") == true)
+        #expect(error?.description.contains(body.trimmingCharacters(in: .newlines)) == true)
+    }
+
+    @Test func invalidConfigurationIsRefusedUpFront() {
+        func kind(_ make: () throws(PushgatewayError) -> Pushgateway) -> PushgatewayError.Kind? {
+            do {
+                _ = try make()
+                return nil
+            } catch { return error.kind }
+        }
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "http://h:9091", job: "") } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "https://h:9091", job: "j") } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "http://h:x", job: "j") } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", grouping: ["job": "x"]) } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", grouping: ["a-b": "x"]) } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091/prefix/", job: "j") } == nil)
+    }
+}
