@@ -16,24 +16,37 @@ final class PushgatewayProcess {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init() throws {
+    private var webConfig: URL?
+
+    /// Starts the gateway; `webConfig` (exporter-toolkit's web configuration YAML, such as
+    /// `basic_auth_users`) is written to a temporary file and passed as `--web.config.file`.
+    init(webConfig: String? = nil) throws {
         guard let binary = TestTools.find("prometheus-pushgateway") else {
             throw Failure(description: "prometheus-pushgateway is not installed: run `make deps-test` "
                 + "(or apt-get install prometheus-pushgateway)")
+        }
+        var flags = ["--persistence.file=", "--log.level=warn"]
+        if let webConfig {
+            let file = FileManager.default.temporaryDirectory
+                .appendingPathComponent("metricskit-pushgateway-web-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yml")
+            try webConfig.write(to: file, atomically: true, encoding: .utf8)
+            self.webConfig = file
+            flags.append("--web.config.file=\(file.path)")
         }
         var lastLog = ""
         for _ in 0..<3 {
             let port = try LoopbackPort.free()
             let server = Process()
             server.executableURL = URL(fileURLWithPath: binary)
-            server.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--persistence.file=", "--log.level=warn"]
+            server.arguments = ["--web.listen-address=127.0.0.1:\(port)"] + flags
             let log = Pipe()
             server.standardOutput = log
             server.standardError = log
             try server.run()
             let deadline = ContinuousClock.now + .seconds(15)
             while server.isRunning && ContinuousClock.now < deadline {
-                if (try? Self.get("http://127.0.0.1:\(port)/-/ready"))?.status == 200 {
+                // Any answer (401 behind basic auth) means it is up.
+                if let status = (try? Self.get("http://127.0.0.1:\(port)/-/ready"))?.status, status > 0 {
                     self.port = port
                     self.server = server
                     return
@@ -51,6 +64,7 @@ final class PushgatewayProcess {
     deinit {
         server.terminate()
         server.waitUntilExit()
+        if let webConfig { try? FileManager.default.removeItem(at: webConfig) }
     }
 
     /// A GET with URLSession (not the client under test), synchronously.

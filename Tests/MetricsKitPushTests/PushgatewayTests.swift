@@ -161,3 +161,66 @@ struct PushgatewayTests {
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091/prefix/", job: "j") } == nil)
     }
 }
+
+/// Credentials, the timeout and failures to connect.
+@Suite("Pushgateway client: authentication, timeout, connection")
+struct PushgatewayConnectionTests {
+    /// The bcrypt hash of "s3cret" (cost 4), as exporter-toolkit's basic_auth_users wants it.
+    static let webConfig = """
+        basic_auth_users:
+          batch: $2b$04$a8le2SxIx8pnQw6ozeWSiuT5GK6oql5EcrTH3Zzjol2uZJfZT3TrS
+        """
+
+    @Test func basicAuthIsAcceptedByAGatewayBehindAuthentication() throws {
+        let gateway = try PushgatewayProcess(webConfig: Self.webConfig)
+        let registry = try PushgatewayTests.jobRegistry()
+        let anonymous = try Pushgateway(url: gateway.url, job: "guarded")
+        let refused = #expect(throws: PushgatewayError.self) { try anonymous.push(registry) }
+        #expect(refused?.status == 401)
+        let wrong = try Pushgateway(
+            url: gateway.url, job: "guarded", authorization: .basic(username: "batch", password: "wrong"))
+        #expect(throws: PushgatewayError.self) { try wrong.push(registry) }
+        let client = try Pushgateway(
+            url: gateway.url, job: "guarded", authorization: .basic(username: "batch", password: "s3cret"))
+        try client.push(registry)
+        try client.delete()
+    }
+
+    @Test func headersAreWhatTheGatewayExpects() throws {
+        let server = try CapturingServer(
+            answer: "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\ntoken expired\n")
+        let client = try Pushgateway(url: "127.0.0.1:\(server.port)/gw", job: "j", authorization: .bearer("abc.def"))
+        let error = #expect(throws: PushgatewayError.self) { try client.push(MetricRegistry()) }
+        #expect(error?.status == 403)
+        #expect(error?.body == "token expired\n")
+        #expect(error?.description == "Pushgateway answered 403 Forbidden to PUT /gw/metrics/job/j: token expired")
+        let request = try #require(server.received.first)
+        #expect(request.hasPrefix("PUT /gw/metrics/job/j HTTP/1.1\r\n"))
+        #expect(request.contains("\r\nAuthorization: Bearer abc.def\r\n"))
+        #expect(request.contains(
+            "\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\n"))
+
+        let basic = try Pushgateway(
+            url: "http://127.0.0.1:\(server.port)", job: "j", format: .text,
+            authorization: .basic(username: "Aladdin", password: "open sesame"))
+        #expect(throws: PushgatewayError.self) { try basic.delete() }
+        #expect(server.received.last?.hasPrefix("DELETE /metrics/job/j HTTP/1.1\r\n") == true)
+        // RFC 7617's example.
+        #expect(server.received.last?.contains("\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n") == true)
+    }
+
+    @Test func aGatewayThatDoesNotAnswerTimesOut() throws {
+        let server = try CapturingServer(answer: nil)
+        let client = try Pushgateway(url: "127.0.0.1:\(server.port)", job: "j", timeout: .milliseconds(300))
+        let error = #expect(throws: PushgatewayError.self) { try client.push(try PushgatewayTests.jobRegistry()) }
+        #expect(error?.kind == .timedOut)
+    }
+
+    @Test func nothingListeningIsAConnectionFailure() throws {
+        let port = try LoopbackPort.free()
+        let client = try Pushgateway(url: "127.0.0.1:\(port)", job: "j")
+        let error = #expect(throws: PushgatewayError.self) { try client.delete() }
+        #expect(error?.kind == .connectionFailed)
+        #expect(error?.description.contains("refused") == true)
+    }
+}
