@@ -13,6 +13,8 @@ final class FamilyDescriptor: Sendable {
     let buckets: [Double]
     /// A histogram's native bucket options, if it has native buckets.
     let native: NativeHistogramOptions?
+    /// A state set's states, in the order they are rendered; empty for other types.
+    let states: [String]
 
     /// The name and help as UTF-8 bytes, for encoders.
     let nameBytes: [UInt8]
@@ -29,7 +31,7 @@ final class FamilyDescriptor: Sendable {
     private let rejectedInvalidExemplar = Atomic<UInt64>(0)
 
     init(name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-         buckets: [Double] = [], native: NativeHistogramOptions? = nil) {
+         buckets: [Double] = [], native: NativeHistogramOptions? = nil, states: [String] = []) {
         self.name = name
         self.help = help
         self.type = type
@@ -37,6 +39,7 @@ final class FamilyDescriptor: Sendable {
         self.constLabels = constLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         self.buckets = buckets
         self.native = native
+        self.states = states
 
         self.nameBytes = Array(name.utf8)
         self.helpBytes = Array(help.utf8)
@@ -55,7 +58,8 @@ final class FamilyDescriptor: Sendable {
         return switch type {
         case .histogram: [name, name + "_bucket", name + "_sum", name + "_count", name + "_created"]
         case .counter: Array(Set([name, openMetricsName, openMetricsName + "_total", openMetricsName + "_created"]))
-        case .gauge, .untyped: [name]
+        case .info: Array(Set([name, openMetricsName]))
+        case .gauge, .untyped, .stateset: [name]
         }
     }
 
@@ -63,7 +67,7 @@ final class FamilyDescriptor: Sendable {
     func hasSameDefinition(as other: FamilyDescriptor) -> Bool {
         name == other.name && help == other.help && type == other.type && labelNames == other.labelNames
             && constLabels.elementsEqual(other.constLabels, by: { $0 == $1 })
-            && buckets == other.buckets && native == other.native
+            && buckets == other.buckets && native == other.native && states == other.states
     }
 
     /// Renders `a="x",b="y"` (no braces) for one series: label values escaped, pairs sorted by name.

@@ -305,9 +305,10 @@ public final class MetricRegistry: Sendable {
     /// Registers a family, or returns the one registered with the same definition. A variant
     /// may also join a family of the same name, type, help and buckets with other label names
     /// (the two are then kept in one ``VariantGroup``).
-    private func family<Series: MetricSeries>(
+    func family<Series: MetricSeries>(
         _ name: String, help: String, type: MetricType, labelNames: [String], constLabels: [String: String],
-        buckets: [Double] = [], native: NativeHistogramOptions? = nil, seriesLimit: Int?, variant: Bool = false,
+        buckets: [Double] = [], native: NativeHistogramOptions? = nil, states: [String] = [], seriesLimit: Int?,
+        variant: Bool = false,
         makeSeries: @escaping @Sendable (FamilyDescriptor, [String]) -> Series
     ) throws(MetricsKitError) -> MetricFamily<Series> {
         try Names.validateMetricName(name)
@@ -317,7 +318,7 @@ public final class MetricRegistry: Sendable {
         }
         let descriptor = FamilyDescriptor(
             name: name, help: help, type: type, labelNames: labelNames, constLabels: constLabels, buckets: buckets,
-            native: native)
+            native: native, states: states)
         return try state.withLock { state throws(MetricsKitError) -> MetricFamily<Series> in
             let make = {
                 let family = MetricFamily(descriptor: descriptor, seriesLimit: seriesLimit ?? self.defaultSeriesLimit) {
@@ -374,6 +375,15 @@ public final class MetricRegistry: Sendable {
                     .conflictingRegistration, metric: name, reason: "already registered; a callback metric is registered once")
             }
             try state.add(.family(CallbackFamily(descriptor: descriptor, value: value)), descriptor: descriptor)
+        }
+    }
+
+    /// Registers a family whose samples are fixed at registration (an info), or does nothing
+    /// when one of the same definition is registered.
+    func registerFixed(_ family: any RegisteredFamily) throws(MetricsKitError) {
+        try state.withLock { state throws(MetricsKitError) in
+            if try state.existing(family.descriptor) != nil { return }
+            try state.add(.family(family), descriptor: family.descriptor)
         }
     }
 
@@ -464,6 +474,7 @@ extension FamilyDescriptor {
         var text = "\(type.rawValue), help \"\(help)\", labels \(labelNames)"
         if !constLabels.isEmpty { text += ", const labels \(constLabels.map { "\($0.name)=\($0.value)" })" }
         if type == .histogram { text += ", buckets \(buckets)" }
+        if type == .stateset { text += ", states \(states)" }
         if let native {
             text += ", native factor \(native.bucketFactor) zero threshold \(native.zeroThreshold) max buckets \(native.maxBucketCount)"
         }

@@ -1,13 +1,17 @@
 // OpenMetrics 1.0 text: every rule of that format, and nothing else, lives here.
 //
-//   # TYPE <family> counter|gauge|histogram|unknown
+//   # TYPE <family> counter|gauge|histogram|info|stateset|unknown
 //   # HELP <family> <help, \ " and line feed escaped>
 //   <family>_total{<labels>} <value> # {<exemplar labels>} <value> <timestamp>
 //   <family>_created{<labels>} <seconds>
 //   <name>_bucket{<labels>,le="<canonical bound>"} <count> [# exemplar]
 //   # EOF
 //
-// A counter's family is named without `_total` and its sample with it; bounds are canonical
+//   <family>_info{<labels>} 1
+//   <family>{<labels>,<family>="<state>"} 1|0
+//
+// A counter's family is named without `_total` and its sample with it (an info's without and
+// with `_info`); bounds are canonical
 // (`1.0`, `+Inf`); counters and histograms carry `_created` when the registry asks for it.
 
 /// Writes OpenMetrics 1.0 text.
@@ -30,19 +34,25 @@ struct OpenMetricsEncoder: ExpositionEncoder {
         RenderedBounds(bounds) { bound, text in TextWriter.appendCanonical(bound, to: &text) }
     }
 
-    /// The family name OpenMetrics gives a metric: a counter's name without `_total`.
+    /// The family name OpenMetrics gives a metric: a counter's name without `_total`, an
+    /// info's without `_info`.
     static func familyName(_ name: String, type: MetricType) -> String {
-        type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        if type == .counter && name.hasSuffix("_total") { return String(name.dropLast(6)) }
+        if type == .info && name.hasSuffix("_info") { return String(name.dropLast(5)) }
+        return name
     }
 
     mutating func beginFamily(_ metadata: FamilyMetadata) {
         name = metadata.name
         isCounter = metadata.type == .counter
-        family = isCounter && Self.endsInTotal(name) ? UnsafeBufferPointer(rebasing: name.dropLast(6)) : name
+        family = isCounter && Self.endsIn(name, Literal.total) ? UnsafeBufferPointer(rebasing: name.dropLast(6)) : name
+        if metadata.type == .info && Self.endsIn(name, Literal.infoSuffix) {
+            family = UnsafeBufferPointer(rebasing: name.dropLast(5))
+        }
         sink.append(Literal.type)
         sink.append(family)
         sink.append(UInt8(ascii: " "))
-        sink.append(metadata.type == .untyped ? Literal.unknown : metadata.type.textName)  // `unknown` in OpenMetrics
+        sink.append(Self.typeName(metadata.type))
         sink.append(Literal.newlineHelp)
         sink.append(family)
         sink.append(UInt8(ascii: " "))
@@ -105,9 +115,19 @@ struct OpenMetricsEncoder: ExpositionEncoder {
         sink.append(TextWriter.newline)
     }
 
-    private static func endsInTotal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        let total = Literal.total
-        return name.count > 6
-            && name.suffix(6).elementsEqual(UnsafeBufferPointer(start: total.utf8Start, count: total.utf8CodeUnitCount))
+    /// The TYPE word: text 0.0.4's, except `unknown`, `info` and `stateset`.
+    private static func typeName(_ type: MetricType) -> StaticString {
+        switch type {
+        case .untyped: Literal.unknown
+        case .info: Literal.info
+        case .stateset: Literal.stateset
+        case .counter, .gauge, .histogram: type.textName
+        }
+    }
+
+    private static func endsIn(_ name: UnsafeBufferPointer<UInt8>, _ suffix: StaticString) -> Bool {
+        let count = suffix.utf8CodeUnitCount
+        return name.count > count
+            && name.suffix(count).elementsEqual(UnsafeBufferPointer(start: suffix.utf8Start, count: count))
     }
 }

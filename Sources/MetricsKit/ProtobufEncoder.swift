@@ -38,7 +38,7 @@ struct ProtobufEncoder: ExpositionEncoder {
     private static func typeNumber(_ type: MetricType) -> UInt64 {
         switch type {
         case .counter: 0
-        case .gauge: 1
+        case .gauge, .info, .stateset: 1  // protobuf has neither info nor stateset
         case .untyped: 3
         case .histogram: 4
         }
@@ -107,9 +107,9 @@ struct ProtobufEncoder: ExpositionEncoder {
             if let exemplar = sample.exemplars?.snapshot()[0] { Self.appendExemplar(exemplar, field: 2, to: &sink) }
             if let created = sample.created { appendTimestamp(created, field: 3, to: &sink) }
             sink.closeLength(counter)
-        case .gauge, .untyped, .histogram:
+        case .gauge, .untyped, .histogram, .info, .stateset:
             // A histogram family's plain samples come from collectors only; untyped keeps them.
-            sink.append(type == .gauge ? 2 << 3 | 2 : 5 << 3 | 2)
+            sink.append(type == .untyped || type == .histogram ? 5 << 3 | 2 : 2 << 3 | 2)
             let field = sink.openLength()
             sink.append(1 << 3 | 1)
             sink.appendDouble(value)

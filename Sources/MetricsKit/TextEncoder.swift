@@ -62,7 +62,7 @@ extension MetricType {
     var textName: StaticString {
         switch self {
         case .counter: Literal.counter
-        case .gauge: Literal.gauge
+        case .gauge, .info, .stateset: Literal.gauge  // text 0.0.4 has neither info nor stateset
         case .histogram: Literal.histogram
         case .untyped: Literal.untyped
         }

@@ -302,4 +302,7 @@ enum Literal {
     static var histogram: StaticString { "histogram" }
     static var untyped: StaticString { "untyped" }
     static var unknown: StaticString { "unknown" }
+    static var info: StaticString { "info" }
+    static var infoSuffix: StaticString { "_info" }
+    static var stateset: StaticString { "stateset" }
 }
