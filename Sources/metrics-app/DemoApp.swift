@@ -24,10 +24,9 @@ final class DemoApp: Sendable {
         let metrics = try HTTPMetrics(
             registry: registry, buckets: settings.buckets, native: settings.nativeHistograms ? NativeHistogramOptions() : nil)
         try registry.register(ProcessCollector())
-        try registry.gauge(
+        try registry.info(
             "metrics_app_build_info", help: "Build information of metrics-app; the value is always 1.",
-            constLabels: ["version": AppVersion.text]
-        ).set(1)
+            labels: ["version": AppVersion.text])
 
         if settings.syntheticSeries > 0 {
             let synthetic = try registry.counter(

@@ -115,6 +115,12 @@ struct MetricsAppBinaryTests {
         let values = samples(text)
         #expect(values["http_requests_total{method=\"GET\",path=\"/\",status=\"200\"}"] == 100)
         #expect(values["metrics_app_build_info{version=\"\(try versionFile())\"}"] == 1, "\(text)")
+        // An info metric: OpenMetrics types it `info` (text 0.0.4 has no such type: gauge).
+        #expect(text.contains("# TYPE metrics_app_build_info gauge\n"))
+        let openMetrics = try RawHTTPClient.get(
+            "/metrics", port: app.port, headers: ["Accept": "application/openmetrics-text; version=1.0.0"]).text
+        #expect(openMetrics.contains("# TYPE metrics_app_build info\n"), "\(openMetrics)")
+        #expect(openMetrics.contains("\nmetrics_app_build_info{version=\"\(try versionFile())\"} 1\n"))
         #expect(values["process_resident_memory_bytes"] ?? 0 > 0)
         #expect(!text.contains("path=\"/health\"") && !text.contains("path=\"/readyz\""))
         guard let promtool = Tools.find("promtool") else {
