@@ -1,11 +1,15 @@
-# Examples/: a Hummingbird 2 and a Vapor 4 service, each its own Swift package depending on
-# MetricsKit by path. Included from the Makefile; `.ci/run` runs `make examples`.
+# Examples/: a Hummingbird 2 and a Vapor 4 service and a batch job, each its own Swift package
+# depending on MetricsKit by path. Included from the Makefile; `.ci/run` runs `make examples`.
 #
 #   make examples        for each example: build it (debug, printing the build time), start it,
 #                        send requests, and check /metrics (Tests/examples/check_example.py):
 #                        promtool lint-clean, both prometheus_client parsers, gzip, HEAD,
 #                        OpenMetrics, the metric names the README promises; then time gzip
 #                        scrapes with 1,000 more series
+#   the batch job        build it, then run it against a real Pushgateway started on a free
+#                        port (Tests/examples/check_batch_example.py): a successful run's PUT,
+#                        a failed run's POST, values read back from the gateway's API and
+#                        /metrics (promtool lint-clean), the names the README lists
 #
 # A first build of an example compiles SwiftNIO and the framework: about 2.5 to 5 minutes on
 # 2 cores (Vapor the longer). The names each check promises are the README's ("Use it in your
@@ -22,12 +26,19 @@ EXAMPLE_NAMES_HummingbirdExample := $(EXAMPLE_NAMES) http_server_active_requests
 	http_server_request_errors_total:counter
 EXAMPLE_NAMES_VaporExample := $(EXAMPLE_NAMES)
 
-.PHONY: examples $(addprefix example-,$(EXAMPLES))
+.PHONY: examples $(addprefix example-,$(EXAMPLES)) example-BatchJobExample
 
-examples: $(addprefix example-,$(EXAMPLES)) ## Build, start and check the Hummingbird and Vapor example services
+examples: $(addprefix example-,$(EXAMPLES)) example-BatchJobExample ## Build and check the example services and the batch job
+
+# Builds Examples/$(1) (debug), printing the build time.
+example_build = @start=$$(date +%s) && swift build --package-path Examples/$(1) && \
+	echo "examples: $(1) built (debug) in $$(( $$(date +%s) - start ))s"
 
 $(addprefix example-,$(EXAMPLES)): example-%: deps-build deps-test deps-python
-	@start=$$(date +%s) && swift build --package-path Examples/$* && \
-	echo "examples: $* built (debug) in $$(( $$(date +%s) - start ))s"
+	$(call example_build,$*)
 	$(VENV)/bin/python Tests/examples/check_example.py Examples/$*/.build/debug/$* $(EXAMPLE_PORT_$*) README.md \
 		$(EXAMPLE_NAMES_$*)
+
+example-BatchJobExample: deps-build deps-test deps-python
+	$(call example_build,BatchJobExample)
+	$(VENV)/bin/python Tests/examples/check_batch_example.py Examples/BatchJobExample/.build/debug/BatchJobExample README.md
