@@ -44,7 +44,14 @@ enum PlainHTTPClient {
         head += "Connection: close\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
-        try write(Array(head.utf8) + body, to: fd, deadline: deadline)
+        do {
+            try write(Array(head.utf8) + body, to: fd, deadline: deadline)
+        } catch .connection(let what) {
+            // A server may answer (413, 401) and close before it read the whole body: its
+            // answer, when there is one, says more than the broken pipe.
+            guard let early = try? readToEnd(fd, deadline: deadline), !early.isEmpty else { throw .connection(what) }
+            return try parse(early)
+        }
         return try parse(try readToEnd(fd, deadline: deadline))
     }
 

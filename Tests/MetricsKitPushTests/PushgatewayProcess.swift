@@ -1,4 +1,5 @@
 import Foundation
+import MetricsKit
 import TestSupport
 
 #if canImport(FoundationNetworking)
@@ -69,22 +70,48 @@ final class PushgatewayProcess {
 
     /// A GET with URLSession (not the client under test), synchronously.
     static func get(_ url: String) throws -> (status: Int, text: String) {
-        final class Box: @unchecked Sendable { var result: Result<(Int, String), Error>? }
+        let (status, body) = try getBytes(url)
+        return (status, String(decoding: body, as: UTF8.self))
+    }
+
+    /// A GET with URLSession, synchronously, sending `accept` when given.
+    static func getBytes(_ url: String, accept: String? = nil) throws -> (status: Int, body: [UInt8]) {
+        final class Box: @unchecked Sendable { var result: Result<(Int, [UInt8]), Error>? }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         var request = URLRequest(url: URL(string: url)!)
         request.timeoutInterval = 10
+        if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
         URLSession.shared.dataTask(with: request) { data, response, error in
             if let error {
                 box.result = .failure(error)
             } else {
-                box.result = .success(
-                    ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
+                box.result = .success(((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data ?? Data())))
             }
             done.signal()
         }.resume()
         done.wait()
         return try box.result!.get()
+    }
+
+    /// The gateway's /metrics as protobuf, decoded by Google's protobuf runtime
+    /// (Tests/conformance/decode_protobuf.py with classes generated from client_model's
+    /// metrics.proto): the families as JSON objects.
+    func protobufFamilies() throws -> [[String: Any]] {
+        let (status, body) = try Self.getBytes(
+            "\(url)/metrics", accept: ExpositionFormat.protobuf.contentType)
+        guard status == 200 else { throw Failure(description: "/metrics (protobuf): \(status)") }
+        guard let python = TestTools.venvPython else {
+            throw Failure(description: ".venv/bin/python not found: run `make deps-python` (or `make test`)")
+        }
+        let proto = repositoryRoot.deletingLastPathComponent()
+            .appendingPathComponent("shared/reference/client_model/metrics.proto").path
+        let script = repositoryRoot.appendingPathComponent("Tests/conformance/decode_protobuf.py").path
+        let (exit, output) = try TestTools.run(python, [script, proto], input: body)
+        guard exit == 0, let families = try JSONSerialization.jsonObject(with: Data(output)) as? [[String: Any]] else {
+            throw Failure(description: "decode_protobuf.py: \(String(decoding: output, as: UTF8.self))")
+        }
+        return families
     }
 
     /// The gateway's own /metrics: pushed series, `push_time_seconds` and the gateway's metrics.

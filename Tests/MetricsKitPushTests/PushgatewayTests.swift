@@ -224,3 +224,28 @@ struct PushgatewayConnectionTests {
         #expect(error?.description.contains("refused") == true)
     }
 }
+
+@Suite("Pushgateway (real prometheus-pushgateway): native histograms")
+struct PushgatewayNativeHistogramTests {
+    @Test func aNativeHistogramArrivesInTheProtobufBody() throws {
+        let gateway = try PushgatewayProcess()
+        let registry = MetricRegistry()
+        let sizes = try registry.histogram(
+            "batch_payload_bytes", help: "Payload sizes.", buckets: [], native: NativeHistogramOptions())
+        for size in [100.0, 200, 400, 800] { sizes.observe(size) }
+        try Pushgateway(url: gateway.url, job: "native").push(registry)
+        let group = try #require(try gateway.group(["job": "native"]))
+        let series = try #require(group.families["batch_payload_bytes"]?.series.first)
+        #expect(group.families["batch_payload_bytes"]?.type == "HISTOGRAM")
+        #expect(series.count == "4")
+        #expect(series.sum == "1500")
+        // The gateway keeps the native buckets and serves them in protobuf: schema 3 (factor
+        // 1.1), each observation in a bucket of its own.
+        let family = try #require(try gateway.protobufFamilies().first { $0["name"] as? String == "batch_payload_bytes" })
+        let histogram = try #require(((family["metric"] as? [[String: Any]])?.first)?["histogram"] as? [String: Any])
+        #expect(histogram["schema"] as? Int == 3)
+        #expect((histogram["positive_span"] as? [Any])?.count == 4)
+        let deltas = histogram["positive_delta"] as? [Int] ?? []
+        #expect(deltas.reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1) } == [1, 1, 1, 1])
+    }
+}
