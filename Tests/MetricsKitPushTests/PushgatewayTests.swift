@@ -53,9 +53,13 @@ struct PushgatewayTests {
         try client.push(Self.jobRegistry())
         let other = MetricRegistry()
         try other.counter("only_this_total", help: "The only metric of the second push.").increment()
+        // A labeled family without series yet goes out as a family without metrics, which the
+        // gateway accepts and lists with no series.
+        _ = try other.counter("not_yet_total", help: "No series yet.", labelNames: ["kind"])
         try client.push(other)
         let group = try #require(try gateway.group(["job": "replace"]))
-        #expect(group.pushedNames == ["only_this_total"])
+        #expect(group.pushedNames == ["only_this_total", "not_yet_total"])
+        #expect(group.families["not_yet_total"]?.series.isEmpty == true)
     }
 
     @Test func postReplacesOnlyFamiliesOfTheSameName() throws {
