@@ -9,7 +9,8 @@
 #   the batch job        build it, then run it against a real Pushgateway started on a free
 #                        port (Tests/examples/check_batch_example.py): a successful run's PUT,
 #                        a failed run's POST, values read back from the gateway's API and
-#                        /metrics (promtool lint-clean), the names the README lists
+#                        /metrics (promtool lint-clean), a real Prometheus scraping the
+#                        gateway (honor_labels) storing them, the names the README lists
 #
 # A first build of an example compiles SwiftNIO and the framework: about 2.5 to 5 minutes on
 # 2 cores (Vapor the longer). The names each check promises are the README's ("Use it in your

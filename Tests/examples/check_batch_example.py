@@ -8,7 +8,9 @@ on the pushed families, prometheus_client's text parser):
      info, phase `succeeded`, the success timestamp;
   2. a run that fails POSTs only the failure families: phase `failed` and the failure
      timestamp arrive, while the last success's counts and timestamp stay (exit status 1);
-  3. a gateway that is not there makes the job exit 2 with the connection error.
+  3. a real Prometheus (Debian's 2.42) scraping the gateway with `honor_labels: true`, as the
+     Pushgateway's docs say to, stores the pushed series under the job's own labels;
+  4. a gateway that is not there makes the job exit 2 with the connection error.
 
 Usage: check_batch_example.py BINARY README   (run with the venv's python)
 Exits non-zero with the reason on the first failed check."""
@@ -19,7 +21,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 from check_example import fail, parse, promtool_lint, sample
@@ -98,6 +102,42 @@ def pushed_text(port):
     return "\n".join(lines) + "\n"
 
 
+def prometheus_sees(gateway_port):
+    """Starts Prometheus scraping the gateway every second and returns the pushed series it
+    stored for import_records_total (labels, value), once it has them."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        fail("prometheus not found: make deps-test installs it (apt-get install prometheus)")
+    with tempfile.TemporaryDirectory(prefix="metricskit-batch-") as directory:
+        config = os.path.join(directory, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+                    "  - job_name: pushgateway\n    honor_labels: true\n"
+                    f"    static_configs:\n      - targets: ['127.0.0.1:{gateway_port}']\n")
+        for _ in range(3):
+            port = unused_port()
+            prometheus = subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.tsdb.path={directory}/data",
+                 f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 60
+                while time.time() < deadline and prometheus.poll() is None:
+                    try:
+                        query = urllib.parse.quote("import_records_total")
+                        result = json.loads(get(port, f"/api/v1/query?query={query}"))["data"]["result"]
+                        if result:
+                            return [(r["metric"], float(r["value"][1])) for r in result]
+                    except OSError:
+                        pass
+                    time.sleep(0.5)
+                if prometheus.poll() is None:
+                    fail("Prometheus scraping the gateway had no import_records_total within 60 s")
+            finally:
+                prometheus.terminate()
+                prometheus.wait(10)
+        fail("Prometheus did not start (its port was taken three times)")
+
+
 def main():
     if len(sys.argv) != 3:
         fail(__doc__)
@@ -136,6 +176,11 @@ def main():
         if sample(families, "import_records_total", {"outcome": "imported", **JOB}) != 50:
             fail("/metrics: import_records_total is not 50")
 
+        stored = prometheus_sees(port)
+        expected = [({"__name__": "import_records_total", "outcome": "imported", **JOB}, 50.0)]
+        if stored != expected:
+            fail(f"Prometheus stored {stored}, expected {expected}")
+
         status, output = run(binary, port, "--records", "50", "--fail-at", "10")
         if status != 1:
             fail(f"the failing run exited {status}, not 1: {output}")
@@ -159,8 +204,8 @@ def main():
     if status != 2 or "refused" not in output:
         fail(f"with no gateway the job exited {status} ({output.strip()}), expected 2 and a refused connection")
     print(f"check_batch_example: {os.path.basename(binary)}: PUT on success ({len(PUSHED)} families, "
-          "promtool lint-clean, values read back from the API and /metrics), POST on failure kept the "
-          "success's families, no gateway -> exit 2")
+          "promtool lint-clean, values read back from the API and /metrics, stored by Prometheus under "
+          "the job's labels), POST on failure kept the success's families, no gateway -> exit 2")
 
 
 if __name__ == "__main__":
