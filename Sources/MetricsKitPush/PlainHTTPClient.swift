@@ -5,8 +5,9 @@
 // MetricsKit promises no dependencies beyond the C library and zlib. A push is one small
 // request to a known server: connect, send the request with a Content-Length, read the answer
 // until the server closes (`Connection: close`). That is a page of code, every byte of it
-// visible, with one deadline covering name lookup, connect, send and receive. Plain `http://`
-// only: a gateway behind TLS is reached through a local proxy or sidecar.
+// visible, with one deadline covering connect, send and receive (name lookup is getaddrinfo's,
+// with the resolver's own timeouts). Plain `http://` only: a gateway behind TLS is reached
+// through a local proxy or sidecar.
 
 #if canImport(Glibc)
     import Glibc

@@ -63,7 +63,8 @@ public struct Pushgateway: Sendable {
     public let format: Format
     /// The credentials, if any.
     public let authorization: Authorization?
-    /// How long one request may take in all: name lookup, connect, send and answer.
+    /// How long one request may take in all: connect, send and answer (the host name is
+    /// resolved by the system resolver first, with its own timeouts).
     public let timeout: Duration
     /// The request path of the group, such as `/metrics/job/backup/instance/db-1`.
     public let path: String
