@@ -97,6 +97,10 @@ public struct Pushgateway: Sendable {
             }
         }
         guard timeout > .zero else { throw PushgatewayError(.invalidConfiguration, "the timeout must be positive") }
+        // A line break in a header value would end the header and start another.
+        if let authorization, authorization.headerValue.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw PushgatewayError(.invalidConfiguration, "the credentials contain a control character")
+        }
         let target = try Self.parse(url)
         self.host = target.host
         self.port = target.port
@@ -196,7 +200,7 @@ public struct Pushgateway: Sendable {
             }
             port = number
         }
-        guard !host.isEmpty, !host.contains("@") else {
+        guard !host.isEmpty, !host.contains("@"), !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
             throw PushgatewayError(.invalidConfiguration, "\(url): no host (credentials go in authorization:)")
         }
         guard (1...65535).contains(port) else {

@@ -163,6 +163,10 @@ struct PushgatewayTests {
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", grouping: ["job": "x"]) } == .invalidConfiguration)
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", grouping: ["a-b": "x"]) } == .invalidConfiguration)
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091/prefix/", job: "j") } == nil)
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h x:9091", job: "j") } == .invalidConfiguration)
+        #expect(kind { () throws(PushgatewayError) in
+            try Pushgateway(url: "h:9091", job: "j", authorization: .bearer("t\r\nX-Injected: 1"))
+        } == .invalidConfiguration)
     }
 }
 
