@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A metric with labels: one series (a ``Counter``, ``Gauge`` or ``Histogram``) per label set.
+/// A metric with labels: one series (a ``Counter``, ``Gauge``, ``Histogram`` or ``StateSet``) per label set.
 ///
 /// ```swift
 /// let requests = try registry.counter("http_requests_total", help: "Requests.",

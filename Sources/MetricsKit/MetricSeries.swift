@@ -2,7 +2,7 @@ import Synchronization
 
 /// One time series of a family: a label set and its pre-rendered label text.
 ///
-/// ``Counter``, ``Gauge`` and ``Histogram`` are its subclasses; you do not subclass it yourself.
+/// ``Counter``, ``Gauge``, ``Histogram`` and ``StateSet`` are its subclasses; you do not subclass it yourself.
 public class MetricSeries: @unchecked Sendable {
     /// The family this series belongs to (names, header, rejection counters).
     let descriptor: FamilyDescriptor
