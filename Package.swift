@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "MetricsKit", targets: ["MetricsKit"]),
         .library(name: "MetricsKitHTTP", targets: ["MetricsKitHTTP"]),
         .library(name: "MetricsKitSwiftMetrics", targets: ["MetricsKitSwiftMetrics"]),
+        .library(name: "MetricsKitTracing", targets: ["MetricsKitTracing"]),
+        .library(name: "MetricsKitTesting", targets: ["MetricsKitTesting"]),
         .executable(name: "metrics-app", targets: ["metrics-app"]),
     ],
     dependencies: [
@@ -15,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // The client library: no package dependencies, only the standard library,
@@ -30,6 +33,14 @@ let package = Package(
         .target(
             name: "MetricsKitSwiftMetrics",
             dependencies: ["MetricsKit", .product(name: "CoreMetrics", package: "swift-metrics")]),
+        // Exemplars from the current trace (swift-distributed-tracing), separate so MetricsKit
+        // itself keeps no dependencies.
+        .target(
+            name: "MetricsKitTracing",
+            dependencies: ["MetricsKit", .product(name: "Tracing", package: "swift-distributed-tracing")]),
+        // Helpers for a service's tests: read a series' value, compare an exposition, lint it as
+        // promtool does. No test framework dependency: they return values to assert on.
+        .target(name: "MetricsKitTesting", dependencies: ["MetricsKit"]),
         // The demo workload: configuration and wiring only.
         .executableTarget(
             name: "metrics-app",
@@ -45,6 +56,13 @@ let package = Package(
             dependencies: [
                 "MetricsKitSwiftMetrics", "MetricsKit", "TestSupport", .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        .testTarget(
+            name: "MetricsKitTracingTests",
+            dependencies: [
+                "MetricsKitTracing", "MetricsKit", "MetricsKitTesting",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]),
+        .testTarget(name: "MetricsKitTestingTests", dependencies: ["MetricsKitTesting", "MetricsKit", "TestSupport"]),
         .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app"]),
     ],
     swiftLanguageModes: [.v6]
