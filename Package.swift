@@ -50,7 +50,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit", "TestSupport"]),
+        .testTarget(name: "MetricsKitTests", dependencies: ["MetricsKit", "TestSupport", "MetricsKitTesting"]),
         .testTarget(
             name: "MetricsKitSwiftMetricsTests",
             dependencies: [
@@ -63,7 +63,9 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(name: "MetricsKitTestingTests", dependencies: ["MetricsKitTesting", "MetricsKit", "TestSupport"]),
-        .testTarget(name: "MetricsKitHTTPTests", dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app"]),
+        .testTarget(
+            name: "MetricsKitHTTPTests",
+            dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app", "MetricsKitTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

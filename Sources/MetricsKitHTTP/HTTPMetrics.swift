@@ -85,10 +85,8 @@ public final class HTTPMetrics: Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private static let statusTexts: [String] = (0..<600).map(String.init)
-
     /// The status code as a label value, without formatting on the request path.
     static func statusText(_ status: Int) -> String {
-        status >= 0 && status < statusTexts.count ? statusTexts[status] : String(status)
+        StatusText.of(status)
     }
 }
