@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(
             name: "MetricsKitTracingTests",
             dependencies: [
-                "MetricsKitTracing", "MetricsKit", "MetricsKitTesting",
+                "MetricsKitTracing", "MetricsKit", "MetricsKitTesting", "TestSupport",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(name: "MetricsKitTestingTests", dependencies: ["MetricsKitTesting", "MetricsKit", "TestSupport"]),

@@ -4,8 +4,9 @@
 #   make examples        for each example: build it (debug, printing the build time), start it,
 #                        send requests, and check /metrics (Tests/examples/check_example.py):
 #                        promtool lint-clean, both prometheus_client parsers, gzip, HEAD,
-#                        OpenMetrics, the metric names the README promises; then time gzip
-#                        scrapes with 1,000 more series
+#                        OpenMetrics, the metric names the README promises (Hummingbird:
+#                        also exemplars from a traced request, name[] and the scrape
+#                        self-metrics); then time gzip scrapes with 1,000 more series
 #
 # A first build of an example compiles SwiftNIO and the framework: about 2.5 to 5 minutes on
 # 2 cores (Vapor the longer). The names each check promises are the README's ("Use it in your
@@ -19,7 +20,10 @@ EXAMPLE_NAMES := http_server_requests_total:counter http_server_request_duration
 	shop_orders_total:counter shop_order_items:histogram process_cpu_seconds_total:counter \
 	process_resident_memory_bytes:gauge
 EXAMPLE_NAMES_HummingbirdExample := $(EXAMPLE_NAMES) http_server_active_requests:gauge \
-	http_server_request_errors_total:counter
+	http_server_request_errors_total:counter metricskit_scrape_requests_total:counter \
+	metricskit_scrape_requests_in_flight:gauge metricskit_scrape_errors_total:counter
+# The Hummingbird example also attaches exemplars from the current trace (MetricsKitTracing).
+EXAMPLE_FLAGS_HummingbirdExample := --exemplars-from-trace
 EXAMPLE_NAMES_VaporExample := $(EXAMPLE_NAMES)
 
 .PHONY: examples $(addprefix example-,$(EXAMPLES))
@@ -29,5 +33,5 @@ examples: $(addprefix example-,$(EXAMPLES)) ## Build, start and check the Hummin
 $(addprefix example-,$(EXAMPLES)): example-%: deps-build deps-test deps-python
 	@start=$$(date +%s) && swift build --package-path Examples/$* && \
 	echo "examples: $* built (debug) in $$(( $$(date +%s) - start ))s"
-	$(VENV)/bin/python Tests/examples/check_example.py Examples/$*/.build/debug/$* $(EXAMPLE_PORT_$*) README.md \
+	$(VENV)/bin/python Tests/examples/check_example.py $(EXAMPLE_FLAGS_$*) Examples/$*/.build/debug/$* $(EXAMPLE_PORT_$*) README.md \
 		$(EXAMPLE_NAMES_$*)

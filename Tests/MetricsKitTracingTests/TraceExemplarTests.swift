@@ -1,6 +1,7 @@
 import MetricsKit
 import MetricsKitTracing
 import Testing
+import TestSupport
 import Tracing
 
 /// One process-wide tracer: `InstrumentationSystem.bootstrap` may run only once.
@@ -94,6 +95,30 @@ func exemplar(of sample: String, in registry: MetricRegistry) -> (labels: [Strin
         let other = try registry.counter("other_total", help: "Other.").exemplarsFromTrace(.init(interval: .seconds(3600)))
         ServiceContext.withValue(second.context) { other.increment() }
         #expect(exemplar(of: "other_total ", in: registry)?.labels == TraceExemplar.labels(of: second.context))
+    }
+
+    @Test func theStrictOpenMetricsParserReadsTheTraceExemplars() throws {
+        let registry = MetricRegistry()
+        let orders = try registry.counter("orders_total", help: "Orders.", labelNames: ["kind"])
+            .exemplarsFromTrace(.init(interval: .zero))
+        let latency = try registry.histogram("work_seconds", help: "Work.", buckets: [0.1, 1])
+            .exemplarsFromTrace(.init(interval: .zero))
+        let span = bootstrappedTracer.startSpan("request")
+        ServiceContext.withValue(span.context) {
+            orders.labels("book").increment(by: 2)
+            latency.observe(0.05)
+        }
+        let expected = try #require(TraceExemplar.labels(of: span.context))
+        let families = try #require(try Conformance.parse("parse_openmetrics.py", registry.render(.openMetrics)))
+        var exemplars: [String: [String: String]] = [:]
+        for family in families {
+            for sample in family["samples"] as! [[String: Any]] {
+                if let exemplar = sample["exemplar"] as? [String: Any] {
+                    exemplars[sample["name"] as! String] = exemplar["labels"] as? [String: String]
+                }
+            }
+        }
+        #expect(exemplars == ["orders_total": expected, "work_seconds_bucket": expected])
     }
 
     @Test func traceparentIsReadFromAnyTracerThatInjectsIt() throws {
