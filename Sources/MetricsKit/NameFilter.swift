@@ -43,7 +43,7 @@ public struct NameFilter: Sendable, Hashable {
             if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
             } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
-                let high = hexValue(utf8[utf8.startIndex]), let low = hexValue(utf8[utf8.index(after: utf8.startIndex)])
+                let high = HexDigit.value(utf8[utf8.startIndex]), let low = HexDigit.value(utf8[utf8.index(after: utf8.startIndex)])
             {
                 bytes.append(high << 4 | low)
                 utf8 = utf8.dropFirst(2)
@@ -53,8 +53,12 @@ public struct NameFilter: Sendable, Hashable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+/// Percent-escape digits, for the query here and the request path checks of MetricsKitHTTP.
+package enum HexDigit {
+    /// The value of an ASCII hex digit (either case), or nil.
+    package static func value(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
