@@ -27,17 +27,33 @@ public struct TracedSeries<Series: MetricSeries>: Sendable {
 }
 
 extension TracedSeries where Series == Counter {
-    /// Adds `amount` (1 by default); when this series' exemplar attempt is due and the current
-    /// trace is sampled, with the trace's exemplar.
+    /// Adds one; when this series' exemplar attempt is due and the current trace is sampled,
+    /// with the trace's exemplar.
     @inline(__always)
-    public func increment(by amount: Double = 1) {
-        if series.claimExemplarAttempt(now: CoarseClock.nanoseconds(), interval: sampling.intervalNanoseconds),
-            let exemplar = TraceExemplar.current(requireSampled: sampling.requireSampledTrace)
-        {
+    public func increment() {
+        if let exemplar = dueExemplar() {
+            series.increment(by: 1, exemplar: exemplar)
+        } else {
+            series.increment()
+        }
+    }
+
+    /// Adds `amount`, with the trace's exemplar when one is due (see ``increment()``).
+    @inline(__always)
+    public func increment(by amount: Double) {
+        if let exemplar = dueExemplar() {
             series.increment(by: amount, exemplar: exemplar)
         } else {
             series.increment(by: amount)
         }
+    }
+
+    /// The current trace's exemplar when this series' attempt is due and the trace qualifies.
+    @inline(__always)
+    private func dueExemplar() -> [String: String]? {
+        guard series.claimExemplarAttempt(now: CoarseClock.nanoseconds(), interval: sampling.intervalNanoseconds)
+        else { return nil }
+        return TraceExemplar.current(requireSampled: sampling.requireSampledTrace)
     }
 }
 
