@@ -65,7 +65,10 @@ let package = Package(
         .testTarget(name: "MetricsKitTestingTests", dependencies: ["MetricsKitTesting", "MetricsKit", "TestSupport"]),
         .testTarget(
             name: "MetricsKitHTTPTests",
-            dependencies: ["MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app", "MetricsKitTesting"]),
+            dependencies: [
+                "MetricsKitHTTP", "MetricsKit", "TestSupport", "metrics-app", "MetricsKitTesting", "MetricsKitTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
