@@ -1,4 +1,5 @@
 import Foundation
+import MetricsKit
 import MetricsKitTesting
 import Testing
 import TestSupport
@@ -32,6 +33,17 @@ struct ScrapeSelfMetricsTests {
         let promtool = try #require(TestTools.find("promtool"), "install Debian's prometheus package (make deps-test)")
         let (status, output) = try TestTools.run(promtool, ["check", "metrics"], input: all)
         #expect(status == 0 && output.isEmpty, "\(output)")
+    }
+
+    /// README's metric table lists each self-metric with the type metrics-app exposes it as.
+    @Test func readmeMetricTableListsTheSelfMetrics() throws {
+        let app = try AppProcess([])
+        let exposition = try Exposition(try RawHTTPClient.get("/metrics", port: app.port).text)
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        for name in ScrapeMetrics.names {
+            let type = try #require(exposition.family(name)?.type, "metrics-app does not expose \(name)")
+            #expect(readme.contains("| `\(name)` | \(type) |"), "README's metric table has no row `\(name)` | \(type)")
+        }
     }
 
     @Test(.timeLimit(.minutes(2)))
