@@ -15,7 +15,6 @@ import Tracing
 struct PrometheusTraceExemplarTests {
     @Test(.timeLimit(.minutes(2)))
     func prometheusStoresTheSpansOfTracedUpdates() throws {
-        InstrumentationSystem.bootstrap(TraceparentTracer())  // the only bootstrap in this process
         let registry = MetricRegistry()
         let jobs = try registry.counter("jobs_total", help: "Jobs done.", labelNames: ["queue"]).exemplarsFromTrace()
         let server = try HTTPServer.metrics(registry, host: "127.0.0.1", port: 0)
@@ -25,9 +24,13 @@ struct PrometheusTraceExemplarTests {
             Issue.record("prometheus not found: install Debian's prometheus package (apt-get install -y prometheus), or run `make test`")
             return
         }
-        let span = InstrumentationSystem.tracer.startAnySpan("job", context: .topLevel)
-        let expected = try #require(TraceExemplar.labels(of: span.context))
-        ServiceContext.withValue(span.context) { jobs.labels("mail").increment() }
+        // The task's tracer (withTracer), not a bootstrapped one: all test targets share a process.
+        let tracer = TraceparentTracer()
+        let span = tracer.startSpan("job", context: .topLevel)
+        let expected = try withTracer(tracer) {
+            ServiceContext.withValue(span.context) { jobs.labels("mail").increment() }
+            return try #require(TraceExemplar.labels(of: span.context))
+        }
         span.end()
 
         let deadline = ContinuousClock.now + .seconds(60)
