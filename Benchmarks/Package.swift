@@ -18,6 +18,7 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Time and mallocs, run by `swift package benchmark` (ordo-one/benchmark).
@@ -26,6 +27,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MetricsKit", package: metricsKitPackage),
+                .product(name: "MetricsKitTracing", package: metricsKitPackage),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/MetricsKitBenchmarks",

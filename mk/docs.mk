@@ -1,7 +1,9 @@
-# The MetricsKit DocC documentation (Sources/MetricsKit/MetricsKit.docc) and the Pushgateway
-# client's (Sources/MetricsKitPush/MetricsKitPush.docc), built with the swift-docc-plugin. Included from the Makefile; also usable alone: `make -f mk/docs.mk docs`.
+# The MetricsKit DocC documentation (Sources/MetricsKit/MetricsKit.docc) and the catalogs of the
+# separate products (DOCS_EXTRA_TARGETS), built with the swift-docc-plugin. Included from the
+# Makefile; also usable alone: `make -f mk/docs.mk docs`.
 #
-#   make docs            builds .build/docs (and .build/docs-MetricsKitPush); any DocC warning (broken link, missing
+#   make docs            builds .build/docs (MetricsKit) and .build/docs-<target> for each of
+#                        DOCS_EXTRA_TARGETS; any DocC warning (broken link, missing
 #                        parameter documentation, unknown directive) fails the build
 #   make docs-preview    serves the catalog at http://localhost:8000/documentation/metricskit
 #                        and rebuilds it as you edit (port 8000: metrics-app has 8080)
@@ -15,8 +17,8 @@ DOCS_TARGET ?= MetricsKit
 DOCS_OUTPUT ?= $(DOCS_ROOT)/.build/docs
 DOCS_FLAGS ?=
 DOCS_PREVIEW_PORT ?= 8000
-# A module documented in an archive of its own, beside MetricsKit's.
-DOCS_PUSH_OUTPUT ?= $(DOCS_ROOT)/.build/docs-MetricsKitPush
+# The separate products with their own catalogs, each built next to the main archive.
+DOCS_EXTRA_TARGETS ?= MetricsKitPush MetricsKitTracing MetricsKitTesting
 
 .PHONY: docs docs-preview
 
@@ -25,10 +27,12 @@ docs: ## Build the DocC documentation into .build/docs; fails on any DocC warnin
 	swift package --allow-writing-to-directory "$(DOCS_OUTPUT)" \
 		generate-documentation --target $(DOCS_TARGET) \
 		--warnings-as-errors --output-path "$(DOCS_OUTPUT)" $(DOCS_FLAGS) && \
-	swift package --allow-writing-to-directory "$(DOCS_PUSH_OUTPUT)" \
-		generate-documentation --target MetricsKitPush \
-		--warnings-as-errors --output-path "$(DOCS_PUSH_OUTPUT)" $(DOCS_FLAGS) && \
-	echo "docs: $(DOCS_OUTPUT) and $(DOCS_PUSH_OUTPUT) built without DocC warnings in $$(( $$(date +%s) - start ))s (open it with make docs-preview)"
+	for target in $(DOCS_EXTRA_TARGETS); do \
+		swift package --allow-writing-to-directory "$(DOCS_OUTPUT)-$$target" \
+			generate-documentation --target $$target \
+			--warnings-as-errors --output-path "$(DOCS_OUTPUT)-$$target" $(DOCS_FLAGS) || exit 1; \
+	done && \
+	echo "docs: $(DOCS_OUTPUT) (and $(DOCS_EXTRA_TARGETS)) built without DocC warnings in $$(( $$(date +%s) - start ))s (open it with make docs-preview)"
 
 docs-preview: ## Serve the DocC documentation locally while you edit it (Ctrl-C stops)
 	cd "$(DOCS_ROOT)" && swift package --disable-sandbox preview-documentation --target $(DOCS_TARGET) --port $(DOCS_PREVIEW_PORT)

@@ -4,8 +4,9 @@
 #   make examples        for each example: build it (debug, printing the build time), start it,
 #                        send requests, and check /metrics (Tests/examples/check_example.py):
 #                        promtool lint-clean, both prometheus_client parsers, gzip, HEAD,
-#                        OpenMetrics, the metric names the README promises; then time gzip
-#                        scrapes with 1,000 more series
+#                        OpenMetrics, the metric names the README promises (Hummingbird:
+#                        also exemplars from a traced request, name[] and the scrape
+#                        self-metrics); then time gzip scrapes with 1,000 more series
 #   the batch job        build it, then run it against a real Pushgateway started on a free
 #                        port (Tests/examples/check_batch_example.py): a successful run's PUT,
 #                        a failed run's POST, values read back from the gateway's API and
@@ -24,7 +25,10 @@ EXAMPLE_NAMES := http_server_requests_total:counter http_server_request_duration
 	shop_orders_total:counter shop_order_items:histogram process_cpu_seconds_total:counter \
 	process_resident_memory_bytes:gauge
 EXAMPLE_NAMES_HummingbirdExample := $(EXAMPLE_NAMES) http_server_active_requests:gauge \
-	http_server_request_errors_total:counter
+	http_server_request_errors_total:counter metricskit_scrape_requests_total:counter \
+	metricskit_scrape_requests_in_flight:gauge metricskit_scrape_errors_total:counter
+# The Hummingbird example also attaches exemplars from the current trace (MetricsKitTracing).
+EXAMPLE_FLAGS_HummingbirdExample := --exemplars-from-trace
 EXAMPLE_NAMES_VaporExample := $(EXAMPLE_NAMES)
 
 .PHONY: examples $(addprefix example-,$(EXAMPLES)) example-BatchJobExample
@@ -37,7 +41,7 @@ example_build = @start=$$(date +%s) && swift build --package-path Examples/$(1) 
 
 $(addprefix example-,$(EXAMPLES)): example-%: deps-build deps-test deps-python
 	$(call example_build,$*)
-	$(VENV)/bin/python Tests/examples/check_example.py Examples/$*/.build/debug/$* $(EXAMPLE_PORT_$*) README.md \
+	$(VENV)/bin/python Tests/examples/check_example.py $(EXAMPLE_FLAGS_$*) Examples/$*/.build/debug/$* $(EXAMPLE_PORT_$*) README.md \
 		$(EXAMPLE_NAMES_$*)
 
 example-BatchJobExample: deps-build deps-test deps-python

@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // A Hummingbird 2 service that exports its metrics through MetricsKit: Hummingbird's
-// MetricsMiddleware (through the swift-metrics backend), an own counter and histogram, the
+// MetricsMiddleware (through the swift-metrics backend), an own counter and histogram with
+// exemplars from the current trace (Hummingbird's TracingMiddleware, MetricsKitTracing), the
 // process collector, and /metrics through ScrapeEndpoint. `make examples` builds and checks it.
 import PackageDescription
 
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         .executableTarget(
@@ -26,6 +28,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsKit", package: metricsKitPackage),
                 .product(name: "MetricsKitSwiftMetrics", package: metricsKitPackage),
+                .product(name: "MetricsKitTracing", package: metricsKitPackage),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
     ],
     swiftLanguageModes: [.v6]

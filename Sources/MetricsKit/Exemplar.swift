@@ -41,6 +41,9 @@ final class ExemplarSlots: Sendable {
     }
 
     private let slots: Mutex<[Exemplar?]>
+    /// When the next exemplar attempt from the current trace is due (monotonic nanoseconds;
+    /// see `MetricSeries.claimExemplarAttempt`).
+    let nextAttempt = Atomic<UInt64>(0)
 
     init(count: Int) {
         slots = Mutex(Array(repeating: nil, count: count))

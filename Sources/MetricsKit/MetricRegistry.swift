@@ -448,9 +448,15 @@ public final class MetricRegistry: Sendable {
 extension MetricRegistry: SampleSource {
     /// Hands every family to `visitor`, sorted by name; a collector is asked once per scrape.
     func visit<V: SampleVisitor>(_ visitor: inout V) {
+        visit(&visitor, only: nil)
+    }
+
+    /// Hands the families `filter` selects (all when nil) to `visitor`, sorted by name; a
+    /// collector is asked once per scrape, and only when one of its families is selected.
+    func visit<V: SampleVisitor>(_ visitor: inout V, only filter: NameFilter?) {
         let entries = state.withLock { $0.sortedEntries() }
         var collected: [ObjectIdentifier: [CollectedFamily]] = [:]
-        for (name, entry) in entries {
+        for (name, entry) in entries where filter?.selects(name) ?? true {
             switch entry {
             case .family(let family):
                 family.visit(&visitor)

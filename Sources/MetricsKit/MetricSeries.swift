@@ -38,7 +38,7 @@ public class MetricSeries: @unchecked Sendable {
         exemplars(creatingWith: slotCount).record(exemplar, at: index)
     }
 
-    private func exemplars(creatingWith count: Int) -> ExemplarSlots {
+    func exemplars(creatingWith count: Int) -> ExemplarSlots {
         if let existing = recordedExemplars { return existing }
         let slots = ExemplarSlots(count: count)
         let bits = UInt(bitPattern: Unmanaged.passRetained(slots).toOpaque())

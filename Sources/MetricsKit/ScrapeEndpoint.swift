@@ -21,37 +21,49 @@ import Synchronization
 /// the Content-Type is the chosen format's
 /// ``ExpositionFormat/contentType``. The body is gzip-compressed when `Accept-Encoding`
 /// accepts gzip (Prometheus sends `gzip`). `HEAD` gets the headers of `GET` and no body;
-/// other methods get `405` with `Allow: GET, HEAD`.
+/// other methods get `405` with `Allow: GET, HEAD`. A query with `name[]` parameters
+/// (``NameFilter``) renders only the families it names.
+///
+/// With ``ScrapeMetrics`` the endpoint counts its scrapes, in-flight scrapes and encoding
+/// errors in the registry, as promhttp does for Go services.
 public final class ScrapeEndpoint: Sendable {
     /// The registry scrapes render.
     public let registry: MetricRegistry
     /// The zlib level of gzip bodies (1, the fastest, by default).
     public let gzipLevel: Int32
+    /// The endpoint's own metrics, when it counts its scrapes.
+    public let metrics: ScrapeMetrics?
 
     /// Buffers kept for the next scrapes: one per scrape running at the same time, up to
     /// `keptBuffers`.
     private let idle = Mutex<[ScrapeBuffers]>([])
     private static let keptBuffers = 4
 
-    /// Creates an endpoint that renders `registry`; `gzipLevel` is zlib's (1 to 9).
-    public init(registry: MetricRegistry, gzipLevel: Int32 = 1) {
+    /// Creates an endpoint that renders `registry`; `gzipLevel` is zlib's (1 to 9); with
+    /// `metrics`, each scrape is counted there.
+    public init(registry: MetricRegistry, gzipLevel: Int32 = 1, metrics: ScrapeMetrics? = nil) {
         self.registry = registry
         self.gzipLevel = min(max(gzipLevel, 1), 9)
+        self.metrics = metrics
     }
 
-    /// Answers a scrape with `method` (`GET`, `HEAD`, or another, which gets `405`) and the
-    /// request's `Accept` and `Accept-Encoding` headers (nil when absent): calls `respond` with
-    /// the response and returns what it returns.
+    /// Answers a scrape with `method` (`GET`, `HEAD`, or another, which gets `405`), the
+    /// request's `Accept` and `Accept-Encoding` headers and URL query string (nil when absent;
+    /// its `name[]` parameters select families): calls `respond` with the response and returns
+    /// what it returns.
     public func scrape<Answer, Failure: Error>(
-        method: String = "GET", accept: String?, acceptEncoding: String?,
+        method: String = "GET", accept: String?, acceptEncoding: String?, query: String? = nil,
         _ respond: (ScrapeResponse) throws(Failure) -> Answer
     ) throws(Failure) -> Answer {
         guard method == "GET" || method == "HEAD" else {
+            metrics?.started()
+            defer { metrics?.finished(nil, status: 405) }
             return try respond(
                 ScrapeResponse(
                     status: 405, headers: [("Allow", "GET, HEAD")], contentLength: 0, body: UnsafeRawBufferPointer(start: nil, count: 0)))
         }
-        return try scrape(ScrapeRequest(accept: accept, acceptEncoding: acceptEncoding), head: method == "HEAD", respond)
+        let request = ScrapeRequest(accept: accept, acceptEncoding: acceptEncoding, names: NameFilter(query: query))
+        return try scrape(request, head: method == "HEAD", respond)
     }
 
     /// Answers a scrape already negotiated (``ScrapeRequest``): `respond` gets status 200, the
@@ -60,6 +72,8 @@ public final class ScrapeEndpoint: Sendable {
     public func scrape<Answer, Failure: Error>(
         _ request: ScrapeRequest, head: Bool = false, _ respond: (ScrapeResponse) throws(Failure) -> Answer
     ) throws(Failure) -> Answer {
+        metrics?.started()
+        defer { metrics?.finished(request, status: 200) }
         let buffers = idle.withLock { $0.popLast() } ?? ScrapeBuffers()
         defer {
             idle.withLock { kept in
@@ -69,43 +83,55 @@ public final class ScrapeEndpoint: Sendable {
         // Rendered straight into this scrape's own sink: no copy out of the registry's scratch
         // sink, and concurrent scrapes each have theirs.
         buffers.plain.removeAll()
-        registry.render(request.format, into: &buffers.plain)
+        registry.render(request.format, only: request.names, into: &buffers.plain)
         let plain = UnsafeRawBufferPointer(buffers.plain.bytes)
         var headers: [(name: String, value: String)] = [
             ("Content-Type", request.format.contentType), ("Vary", "Accept, Accept-Encoding"),
         ]
         var body = plain
-        if request.gzip, buffers.gzip.compress(plain, level: gzipLevel) {
-            headers.append(("Content-Encoding", "gzip"))
-            body = buffers.gzip.bytes
+        var compressionFailed = false
+        if request.gzip {
+            if buffers.gzip.compress(plain, level: gzipLevel) {
+                headers.append(("Content-Encoding", "gzip"))
+                body = buffers.gzip.bytes
+            } else {
+                compressionFailed = true  // sent uncompressed
+                metrics?.countEncodingError()
+            }
         }
         return try respond(
             ScrapeResponse(
                 status: 200, headers: headers, contentLength: body.count,
-                body: head ? UnsafeRawBufferPointer(start: nil, count: 0) : body))
+                body: head ? UnsafeRawBufferPointer(start: nil, count: 0) : body, compressionFailed: compressionFailed))
     }
 }
 
-/// What a scrape asks for: the format its `Accept` header negotiates, and whether its
-/// `Accept-Encoding` takes gzip. Equal requests get equal bodies, so a server can answer
-/// concurrent equal requests with one render.
+/// What a scrape asks for: the format its `Accept` header negotiates, whether its
+/// `Accept-Encoding` takes gzip, and the families its `name[]` parameters select. Equal
+/// requests get equal bodies, so a server can answer concurrent equal requests with one render.
 public struct ScrapeRequest: Sendable, Hashable {
     /// The format of the body.
     public var format: ExpositionFormat
     /// Whether the body is gzip-compressed.
     public var gzip: Bool
+    /// The families asked for (`name[]`), or nil for all.
+    public var names: NameFilter?
 
-    /// A request for `format`, gzip-compressed or not.
-    public init(format: ExpositionFormat, gzip: Bool) {
+    /// A request for `format`, gzip-compressed or not, of the families `names` selects (all
+    /// when nil).
+    public init(format: ExpositionFormat, gzip: Bool, names: NameFilter? = nil) {
         self.format = format
         self.gzip = gzip
+        self.names = names
     }
 
     /// Negotiates from the request's headers (nil when absent): the format by
     /// ``ExpositionFormat/negotiate(accept:)``, gzip when `acceptEncoding` lists `gzip` or `*`
     /// with a q-value above 0.
-    public init(accept: String?, acceptEncoding: String?) {
-        self.init(format: ExpositionFormat.negotiate(accept: accept), gzip: GzipBuffer.isAccepted(by: acceptEncoding))
+    public init(accept: String?, acceptEncoding: String?, names: NameFilter? = nil) {
+        self.init(
+            format: ExpositionFormat.negotiate(accept: accept), gzip: GzipBuffer.isAccepted(by: acceptEncoding),
+            names: names)
     }
 }
 
@@ -121,12 +147,19 @@ public struct ScrapeResponse {
     /// The body (empty for `HEAD`): memory the endpoint reuses after `respond` returns, so copy
     /// it (into the framework's buffer) rather than keep it.
     public let body: UnsafeRawBufferPointer
+    /// Whether gzip was asked for and failed, so the body went out uncompressed (counted as
+    /// `metricskit_scrape_errors_total{cause="encoding"}`).
+    package let compressionFailed: Bool
 
-    init(status: Int, headers: [(name: String, value: String)], contentLength: Int, body: UnsafeRawBufferPointer) {
+    init(
+        status: Int, headers: [(name: String, value: String)], contentLength: Int, body: UnsafeRawBufferPointer,
+        compressionFailed: Bool = false
+    ) {
         self.status = status
         self.headers = headers
         self.contentLength = contentLength
         self.body = body
+        self.compressionFailed = compressionFailed
     }
 }
 

@@ -75,12 +75,7 @@ public final class HTTPMetrics: Sendable {
 
     /// The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or nil.
     static func traceID(fromTraceparent header: String) -> String? {
-        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16,
-            parts[3].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
-            parts[1].contains(where: { $0 != "0" })
-        else { return nil }
-        return parts[1].lowercased()
+        Traceparent(header)?.traceID
     }
 
     /// A new span id for the server side of a traced request: 16 hex digits.
@@ -90,10 +85,8 @@ public final class HTTPMetrics: Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private static let statusTexts: [String] = (0..<600).map(String.init)
-
     /// The status code as a label value, without formatting on the request path.
     static func statusText(_ status: Int) -> String {
-        status >= 0 && status < statusTexts.count ? statusTexts[status] : String(status)
+        StatusText.of(status)
     }
 }

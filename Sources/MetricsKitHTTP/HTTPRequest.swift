@@ -24,4 +24,20 @@ public struct HTTPRequest: @unchecked Sendable {
         guard let value = MHD_lookup_connection_value(connection, MHD_ValueKind.GET_ARGUMENT_KIND, name) else { return nil }
         return String(cString: value)
     }
+
+    /// Every value of a repeated query parameter (`name[]=a&name[]=b`), in order; empty when
+    /// absent (same validity as ``header(_:)``). libmicrohttpd has percent-decoded them.
+    public func queryParameters(_ name: String) -> [String] {
+        var found = (name: name, values: [String]())
+        _ = withUnsafeMutablePointer(to: &found) { found in
+            MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, { context, _, key, value in
+                let found = context!.assumingMemoryBound(to: (name: String, values: [String]).self)
+                if let key, let value, String(cString: key) == found.pointee.name {
+                    found.pointee.values.append(String(cString: value))
+                }
+                return MHD_Result.YES
+            }, found)
+        }
+        return found.values
+    }
 }

@@ -12,11 +12,20 @@ extension Router {
     /// for that render and is answered with the same response object, so many scrapers cost one
     /// render per format and no copies (the body is at most one render's duration older than
     /// the request).
-    public func addMetrics(_ registry: MetricRegistry, path: String = "/metrics", instrumented: Bool = false) {
-        let endpoint = MetricsEndpoint(registry: registry)
+    ///
+    /// `name[]` query parameters select families (``NameFilter``), as client_golang serves them;
+    /// with `scrapeMetrics` every scrape is counted (``ScrapeMetrics``), coalesced ones too.
+    public func addMetrics(
+        _ registry: MetricRegistry, path: String = "/metrics", instrumented: Bool = false,
+        scrapeMetrics: ScrapeMetrics? = nil
+    ) {
+        let endpoint = MetricsEndpoint(registry: registry, metrics: scrapeMetrics)
         add(path, methods: [.get], instrumented: instrumented) { request, responder in
+            let names = request.queryParameters("name[]")
             endpoint.serve(
-                ScrapeRequest(accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding")),
+                ScrapeRequest(
+                    accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding"),
+                    names: names.isEmpty ? nil : NameFilter(Set(names))),
                 responder)
         }
     }
@@ -26,14 +35,18 @@ extension Router {
 /// concurrent ones.
 final class MetricsEndpoint: Sendable {
     let scrapes: ScrapeEndpoint
+    /// Counted here, per request, rather than by `scrapes` (once per render).
+    let metrics: ScrapeMetrics?
     private let waiting = Mutex<(rendering: Bool, responders: [(wanted: ScrapeRequest, responder: any HTTPResponder)])>(
         (false, []))
 
-    init(registry: MetricRegistry) {
+    init(registry: MetricRegistry, metrics: ScrapeMetrics? = nil) {
         self.scrapes = ScrapeEndpoint(registry: registry)
+        self.metrics = metrics
     }
 
     func serve(_ wanted: ScrapeRequest, _ responder: any HTTPResponder) {
+        metrics?.started()
         let leads = waiting.withLock { state -> Bool in
             if state.rendering {
                 state.responders.append((wanted, responder))
@@ -49,7 +62,8 @@ final class MetricsEndpoint: Sendable {
             if let ready = responses[wanted] { return ready }
             // libmicrohttpd answers HEAD itself (headers of the GET response, no body).
             let made = scrapes.scrape(wanted) { scrape in
-                HTTPResponse(status: scrape.status, headers: scrape.headers, body: Array(scrape.body)).prepared()
+                if scrape.compressionFailed { metrics?.countEncodingError() }
+                return HTTPResponse(status: scrape.status, headers: scrape.headers, body: Array(scrape.body)).prepared()
             }
             responses[wanted] = made
             return made
@@ -60,8 +74,13 @@ final class MetricsEndpoint: Sendable {
             defer { state.responders.removeAll() }
             return state.responders
         }
-        responder.respond(mine)
-        for other in others { other.responder.respond(response(other.wanted)) }
+        answer(responder, wanted, mine)
+        for other in others { answer(other.responder, other.wanted, response(other.wanted)) }
+    }
+
+    private func answer(_ responder: any HTTPResponder, _ wanted: ScrapeRequest, _ response: HTTPResponse) {
+        responder.respond(response)
+        metrics?.finished(wanted, status: response.status)
     }
 }
 

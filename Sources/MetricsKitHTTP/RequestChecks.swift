@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import MetricsKit
 
 #if canImport(Glibc)
     import Glibc
@@ -18,7 +19,7 @@ enum RequestChecks {
             switch byte {
             case 0, UInt8(ascii: "?"), UInt8(ascii: "#"): return false
             case UInt8(ascii: "%"):
-                guard let high = hexValue(p[1]), let low = hexValue(p[2]) else { break }
+                guard let high = HexDigit.value(p[1]), let low = HexDigit.value(p[2]) else { break }
                 let decoded = high << 4 | low
                 if decoded < 0x20 || decoded == 0x7F { return true }
                 p += 2
@@ -26,15 +27,6 @@ enum RequestChecks {
                 if byte < 0x20 || byte == 0x7F { return true }
             }
             p += 1
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 

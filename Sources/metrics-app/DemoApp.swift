@@ -48,7 +48,7 @@ final class DemoApp: Sendable {
         router.add("/health", instrumented: probes) { _ in ok }
         router.add("/healthz", instrumented: probes) { _ in live }
         router.add("/readyz", instrumented: probes) { [server] _ in server.isDraining ? draining : ready }
-        router.addMetrics(registry, instrumented: probes)
+        router.addMetrics(registry, instrumented: probes, scrapeMetrics: try ScrapeMetrics(registry: registry))
         router.add("/", methods: [.get]) { [self] _, responder in handleRoot(responder) }
     }
 

@@ -11,13 +11,17 @@ final class PrometheusProcess {
     private let server = Process()
     private let directory: URL
 
-    /// Starts Prometheus with `flags` (such as `--enable-feature=native-histograms`); nil when
-    /// no prometheus binary is installed.
-    init?(scraping port: Int, flags: [String]) throws {
+    /// Starts Prometheus with `flags` (such as `--enable-feature=native-histograms`) and the
+    /// scrape's URL `params` (such as `["name[]": [...]]`); nil when no prometheus binary is
+    /// installed.
+    init?(scraping port: Int, flags: [String], params: [String: [String]] = [:]) throws {
         guard let prometheus = Tools.find("prometheus") else { return nil }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("metricskit-e2e-\(getpid())-\(port)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("prometheus.yml")
+        let paramLines = params.isEmpty ? "" : "\n    params:" + params.map { name, values in
+            "\n      \"\(name)\": [\(values.map { "\"\($0)\"" }.joined(separator: ", "))]"
+        }.joined()
         try """
             global:
               scrape_interval: 1s
@@ -25,7 +29,7 @@ final class PrometheusProcess {
             scrape_configs:
               - job_name: metrics-app
                 static_configs:
-                  - targets: ["127.0.0.1:\(port)"]
+                  - targets: ["127.0.0.1:\(port)"]\(paramLines)
             """.write(to: config, atomically: true, encoding: .utf8)
         webPort = try AppProcess.freePort()
         server.executableURL = URL(fileURLWithPath: prometheus)

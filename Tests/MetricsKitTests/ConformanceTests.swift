@@ -124,17 +124,9 @@ struct ConformanceTests {
         }
     }
 
-    /// Runs one of the Python parsers in Tests/conformance on `text`; its families as JSON, or
-    /// nil (with the issue recorded) when the venv is missing.
+    /// Runs one of the Python parsers in Tests/conformance on `text` (see `Conformance.parse`).
     static func parse(_ script: String, _ text: String) throws -> [[String: Any]]? {
-        guard let python = TestTools.venvPython else {
-            Issue.record(".venv/bin/python not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
-            return nil
-        }
-        let path = repositoryRoot.appendingPathComponent("Tests/conformance/\(script)").path
-        let (status, output) = try TestTools.run(python, [path], input: text)
-        try #require(status == 0, "\(script) failed:\n\(output)\n--- body ---\n\(text)")
-        return try #require(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
+        try Conformance.parse(script, text)
     }
 
     @Test func promtoolAcceptsTheCorpusWithoutLintProblems() throws {

@@ -1,6 +1,7 @@
 // Shared by the test targets: running the independent checkers (promtool, Python's
 // prometheus_client, gzip, prometheus) and reading /metrics bodies.
 import Foundation
+import Testing
 
 /// The repository's root directory.
 public let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -60,4 +61,21 @@ public func parseSamples(_ text: String) -> [String: Double] {
         result[String(line[..<space])] = Double(line[line.index(after: space)...])
     }
     return result
+}
+
+/// The independent Python parsers of Tests/conformance.
+public enum Conformance {
+    /// Runs one of the Python parsers in Tests/conformance (`parse_openmetrics.py`,
+    /// `parse_text.py`) on `text`; its families as JSON, or nil (with the issue recorded) when
+    /// the venv is missing.
+    public static func parse(_ script: String, _ text: String) throws -> [[String: Any]]? {
+        guard let python = TestTools.venvPython else {
+            Issue.record(".venv/bin/python not found: run `make test` (it creates .venv with prometheus-client), or python3 -m venv .venv && .venv/bin/pip install prometheus-client")
+            return nil
+        }
+        let path = repositoryRoot.appendingPathComponent("Tests/conformance/\(script)").path
+        let (status, output) = try TestTools.run(python, [path], input: text)
+        try #require(status == 0, "\(script) failed:\n\(output)\n--- body ---\n\(text)")
+        return try #require(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not JSON: \(output)")
+    }
 }

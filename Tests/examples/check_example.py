@@ -5,12 +5,18 @@ Prometheus user would: headers (Content-Type per Accept, gzip, Vary, HEAD), prom
 the strict OpenMetrics one), the metric names the README promises with their types, and the
 values the requests must have left. Then it times gzip scrapes of the same service.
 
-Usage: check_example.py BINARY PORT README NAME:TYPE...   (run with the venv's python)
+With --exemplars-from-trace (the Hummingbird example) it also sends an order with a W3C
+`traceparent` and requires the strict OpenMetrics parser to find that trace on the order's
+counter and histogram bucket as exemplars (a child span: same trace id, another span id), and
+checks the `name[]` filter and the scrape self-metrics.
+
+Usage: check_example.py [--exemplars-from-trace] BINARY PORT README NAME:TYPE...   (the venv's python)
 Exits non-zero with the reason on the first failed check."""
 import gzip
 import http.client
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -83,11 +89,44 @@ def sample(families, name, labels):
     fail(f"no sample {name}{labels}")
 
 
-def check_service(binary, port, readme, promised):
+def check_exemplars(port, om_families, trace_id, parent_span):
+    """The traced order's trace on shop_orders_total{kind="book"} and its shop_order_items bucket."""
+    found = {}
+    for family in om_families:
+        for s in family["samples"]:
+            exemplar = s.get("exemplar")
+            if exemplar and s["name"] in ("shop_orders_total", "shop_order_items_bucket"):
+                found[s["name"]] = exemplar["labels"]
+    for name in ("shop_orders_total", "shop_order_items_bucket"):
+        labels = found.get(name)
+        if labels is None or labels.get("trace_id") != trace_id:
+            fail(f"{name}: no exemplar of trace {trace_id}: {found}")
+        span = labels.get("span_id", "")
+        if len(span) != 16 or span == parent_span:
+            fail(f"{name}: the exemplar's span_id {span!r} is not the request's own (child) span")
+
+
+def check_scrape_endpoint(port):
+    """name[] selects families; the self-metrics count the scrapes before."""
+    status, _, body = request(port, "GET", "/metrics?name[]=shop_orders_total&name%5B%5D=metricskit_scrape_requests_total")
+    families = parse("parse_text.py", body.decode())
+    names = sorted(f["name"] for f in families)
+    if status != 200 or names != ["metricskit_scrape_requests", "shop_orders"]:
+        fail(f"GET /metrics?name[]=…: {status}, families {names}")
+    if sample(families, "metricskit_scrape_requests_total", {"code": "200", "format": "text", "encoding": "gzip"}) < 1:
+        fail("metricskit_scrape_requests_total did not count the gzip scrape")
+
+
+def check_service(binary, port, readme, promised, traced):
     process = subprocess.Popen([binary, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_up(port, process)
-        for _ in range(5):
+        trace_id, parent_span = f"{random.getrandbits(128) | 1:032x}", f"{random.getrandbits(64) | 1:016x}"
+        if traced:  # the first update of each series claims its exemplar attempt
+            status = request(port, "POST", "/orders/book?items=3", {"traceparent": f"00-{trace_id}-{parent_span}-01"})[0]
+            if status != 201:
+                fail(f"traced POST /orders/book: {status}")
+        for _ in range(4 if traced else 5):
             if request(port, "POST", "/orders/book?items=3")[0] != 201:
                 fail("POST /orders/book did not answer 201")
         request(port, "POST", "/orders/game?items=12")
@@ -141,6 +180,9 @@ def check_service(binary, port, readme, promised):
         if "shop_orders" not in om_names or "process_cpu_seconds" not in om_names:
             fail(f"OpenMetrics families: {sorted(om_names)}")
 
+        if traced:
+            check_exemplars(port, om_families, trace_id, parent_span)
+            check_scrape_endpoint(port)
         if sample(text_families, "shop_orders_total", {"kind": "book"}) != 5:
             fail("shop_orders_total{kind=\"book\"} is not 5")
         if sample(text_families, "shop_order_items_count", {}) != 6:
@@ -181,11 +223,14 @@ def time_scrapes(binary, port):
 
 
 def main():
-    if len(sys.argv) < 5:
+    arguments = sys.argv[1:]
+    traced = "--exemplars-from-trace" in arguments
+    arguments = [a for a in arguments if a != "--exemplars-from-trace"]
+    if len(arguments) < 4:
         fail(__doc__)
-    binary, port, readme = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    promised = [tuple(arg.split(":")) for arg in sys.argv[4:]]
-    check_service(binary, port, readme, promised)
+    binary, port, readme = arguments[0], int(arguments[1]), arguments[2]
+    promised = [tuple(arg.split(":")) for arg in arguments[3:]]
+    check_service(binary, port, readme, promised, traced)
     time_scrapes(binary, port)
 
 

@@ -219,6 +219,10 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    // MARK: 7. Exemplars from the current trace (TraceExemplarBenchmarks.swift).
+
+    traceExemplarBenchmarks()
 }
 
 /// `benchmark.scaledIterations` observations of the shared values.

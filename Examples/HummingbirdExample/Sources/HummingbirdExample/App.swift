@@ -1,6 +1,9 @@
 // A Hummingbird 2 service whose metrics are MetricsKit's: Hummingbird's MetricsMiddleware
 // through the swift-metrics backend (names mapped to Prometheus conventions), an own counter
-// and histogram, the process collector, and GET/HEAD /metrics through ScrapeEndpoint.
+// and histogram whose updates carry the current trace as exemplars (Hummingbird's
+// TracingMiddleware starts a span per request, continuing the caller's `traceparent`;
+// TraceparentTracer is the installed tracer), the process collector, and GET/HEAD /metrics
+// through ScrapeEndpoint with its self-metrics and `name[]` filter.
 //
 //   swift run HummingbirdExample [port [series]]
 //
@@ -10,6 +13,8 @@ import Hummingbird
 import Metrics
 import MetricsKit
 import MetricsKitSwiftMetrics
+import MetricsKitTracing
+import Tracing
 
 @main
 struct HummingbirdExample {
@@ -22,18 +27,26 @@ struct HummingbirdExample {
         var configuration = MetricsKitFactory.Configuration()
         configuration.mapping = HTTPNames.map
         MetricsSystem.bootstrap(MetricsKitFactory(registry: registry, configuration: configuration))
+        // Any W3C tracer works (swift-otel in production); this one only propagates ids. Traces
+        // it starts itself are unsampled, so exemplars point only at traces a caller sampled.
+        InstrumentationSystem.bootstrap(TraceparentTracer(sampleNewTraces: false))
 
+        // Updates inside a request's span carry {trace_id, span_id}, at most once per 100 ms per
+        // series; the call sites below are the plain increment() and observe().
         let orders = try registry.counter("shop_orders_total", help: "Orders placed, by kind.", labelNames: ["kind"])
+            .exemplarsFromTrace()
         let orderSize = try registry.histogram(
-            "shop_order_items", help: "Items per order.", buckets: [1, 2, 5, 10, 20])
+            "shop_order_items", help: "Items per order.", buckets: [1, 2, 5, 10, 20]
+        ).exemplarsFromTrace()
         if arguments.count > 1 {  // `make examples` times scrapes with this many more series
             let load = try registry.gauge("example_load", help: "Series for timing scrapes.", labelNames: ["series"])
             for series in 0..<arguments[1] { load.labels(String(series)).set(Double(series)) }
         }
-        let scrapes = ScrapeEndpoint(registry: registry)
+        let scrapes = ScrapeEndpoint(registry: registry, metrics: try ScrapeMetrics(registry: registry))
 
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: TracingMiddleware())
         router.get("/metrics") { request, _ in metrics(scrapes, request) }
         router.head("/metrics") { request, _ in metrics(scrapes, request) }
         router.post("/orders/:kind") { request, context -> HTTPResponse.Status in
@@ -51,11 +64,12 @@ struct HummingbirdExample {
     }
 }
 
-/// GET and HEAD /metrics: the format from `Accept`, gzip from `Accept-Encoding`, the body copied
-/// once, into the response's ByteBuffer.
+/// GET and HEAD /metrics: the format from `Accept`, gzip from `Accept-Encoding`, families from
+/// `name[]`, the body copied once, into the response's ByteBuffer.
 func metrics(_ scrapes: ScrapeEndpoint, _ request: Request) -> Response {
     scrapes.scrape(
-        method: request.method.rawValue, accept: request.headers[.accept], acceptEncoding: request.headers[.acceptEncoding]
+        method: request.method.rawValue, accept: request.headers[.accept], acceptEncoding: request.headers[.acceptEncoding],
+        query: request.uri.query
     ) { scrape in
         var headers = HTTPFields()
         for (name, value) in scrape.headers { headers[HTTPField.Name(name)!] = value }
