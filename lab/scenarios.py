@@ -13,7 +13,9 @@ A scenario file:
     - {name: load, seconds: 360, rps: 20}
     - {name: cool-down, rps: 0, until: min_replicas, max_seconds: 900}
   expect: {steady_replicas: 4}      # optional: summary.json and the last lines say whether it was met
-                                    # (the default scenario's is asserted by lab/tests)
+                                    # (the default scenario's is asserted by lab/tests); besides any
+                                    # summary key: alerts_fired: [MetricsAppHpaMaxedOut] (each reached
+                                    # the lab's Alertmanager during the run), no_alerts: true (none did)
 A phase with `until: min_replicas` lasts until the HPA is back at minReplicas with every pod
 ready (one more sync after that), or max_seconds.
 """

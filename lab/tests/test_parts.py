@@ -9,7 +9,7 @@ import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from lab.controller import apply_defaults
+from lab.controller import HorizontalController, MetricsError, Pod, PodMetric, apply_defaults
 from lab import prometheus
 from lab.kong import KongOperatorMetrics
 from lab.ksm import KubeStateMetrics
@@ -85,6 +85,58 @@ def test_kube_state_metrics_endpoint():
     assert value["kube_horizontalpodautoscaler_spec_target_metric"] == [
         ({**base, "metric_name": "http_requests_per_second", "metric_target_type": "average"}, 5)]
     assert ({**base, "condition": "AbleToScale", "status": "true"}, 1) in value["kube_horizontalpodautoscaler_status_condition"]
+
+
+class _Metrics:
+    """The custom metrics API as the controller reads it: fixed per-pod values, or a failure."""
+
+    def __init__(self, values: dict[str, int] | None) -> None:
+        self.values = values
+
+    def get_raw_metric(self, name, pods, selector):
+        if self.values is None:
+            raise MetricsError(f"unable to get metric {name}: no metrics returned from custom metrics API")
+        return {p: PodMetric(v) for p, v in self.values.items()}
+
+
+def _conditions(ksm: KubeStateMetrics) -> dict[tuple[str, str], float]:
+    (family,) = [f for f in text_string_to_metric_families(ksm.render())
+                 if f.name == "kube_horizontalpodautoscaler_status_condition"]
+    assert family.type == "gauge"
+    out = {}
+    for s in family.samples:
+        assert set(s.labels) == {"namespace", "horizontalpodautoscaler", "condition", "status"}, s.labels
+        assert (s.labels["namespace"], s.labels["horizontalpodautoscaler"]) == ("demo-ns", "metrics-app")
+        out[(s.labels["condition"], s.labels["status"])] = s.value
+    return out
+
+
+def test_kube_state_metrics_conditions_from_the_controller():
+    """kube_horizontalpodautoscaler_status_condition as kube-state-metrics writes it: for each
+    condition the controller set, one series per status true/false/unknown, 1 on the current
+    one and 0 on the others; fed from the lab controller's own sync."""
+    hpa = apply_defaults(load_yaml("hpa.yaml"))
+    ksm = KubeStateMetrics(hpa)
+    try:
+        assert _conditions(ksm) == {}  # no sync yet: no conditions, no series (as for a new HPA)
+        hc = HorizontalController()
+        pods = [Pod(f"p{i}") for i in range(3)]
+        failed = hc.reconcile(hpa, 3, 3, pods, _Metrics(None), 0.0)  # the adapter answers nothing
+        ksm.update(3, 3, [None], failed.conditions)
+        assert _conditions(ksm) == {
+            ("AbleToScale", "true"): 1, ("AbleToScale", "false"): 0, ("AbleToScale", "unknown"): 0,
+            ("ScalingActive", "true"): 0, ("ScalingActive", "false"): 1, ("ScalingActive", "unknown"): 0}
+        # 100 req/s per pod against a target of 5: clamped at maxReplicas (ScalingLimited true)
+        maxed = hc.reconcile(hpa, 10, 10, [Pod(f"p{i}") for i in range(10)],
+                             _Metrics({f"p{i}": 100_000 for i in range(10)}), 60.0)
+        assert maxed.conditions["ScalingLimited"][:2] == ("True", "TooManyReplicas")
+        ksm.update(10, 10, [100.0], maxed.conditions)
+        got = _conditions(ksm)
+        assert len(got) == 9
+        assert {k for k, v in got.items() if v == 1} == {
+            ("AbleToScale", "true"), ("ScalingActive", "true"), ("ScalingLimited", "true")}
+    finally:
+        ksm.stop()
 
 
 def test_free_port_never_hands_out_a_port_twice():
