@@ -9,6 +9,7 @@ from collections import Counter
 # connections, a drain's last 503s).
 AFTER_SECONDS = 5.0
 METRIC_FAULTS = ("prometheus_down", "adapter_empty")
+RECOVERY_WATCH_SECONDS = 180.0  # after a metric fault: how long to watch the recommendations
 
 
 def condition_text(conditions: dict, kind: str) -> str:
@@ -51,6 +52,11 @@ def _band_report(band: dict, rows: list[dict], failures: list[tuple[float, str, 
         back = next((float(r["t_seconds"]) for r in after if r["scaling_active"].startswith("True")), None)
         report["held_replicas"] = report["replicas_min"] == at_start if at_start is not None else None
         report["metrics_back_after_seconds"] = None if back is None else round(back - end, 1)
+        # A rate window that covers the gap sees too few samples: the first values after the
+        # fault can be low, and only the scale-down stabilization window keeps the count.
+        soon = [r["recommendation"] for r in after
+                if float(r["t_seconds"]) <= end + RECOVERY_WATCH_SECONDS and r["recommendation"] >= 0]
+        report["lowest_recommendation_after"] = min(soon) if soon else None
     if band["type"] == "pod_crash" and band.get("crashes"):
         report["ready_again_after_seconds"] = [c.get("ready_again_after_seconds") for c in band["crashes"]]
         report["out_of_endpoints_after_seconds"] = [c.get("out_of_endpoints_after_seconds") for c in band["crashes"]]
