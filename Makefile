@@ -13,6 +13,7 @@ include mk/docs.mk
 include mk/ship.mk
 include mk/examples.mk
 include mk/lab.mk
+include mk/mixin.mk
 
 .PHONY: help build release run test deps deps-build deps-test deps-python deps-bench-http bench bench-http clean version-set
 
@@ -28,7 +29,7 @@ release: deps-build ## Build metrics-app in release mode, Swift runtime linked s
 run: release ## Build and start metrics-app on 0.0.0.0:8080 (APP_ARGS="--delay-max 0" to pass flags)
 	.build/release/metrics-app $(APP_ARGS)
 
-test: deps test-ship test-lab ## Install missing test tools, then run every test (shipping checks, the lab)
+test: deps test-ship test-mixin test-lab ## Install missing test tools, then run every test (shipping checks, the mixin, the lab)
 	swift test
 
 deps: deps-build deps-test deps-python ## Install what building and testing need, when missing

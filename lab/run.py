@@ -2,8 +2,11 @@
 
   python -m lab --scenario default [--speed 6] [--out DIR] [--hpa my-hpa.yaml]
 
-Prints one line per HPA sync and writes timeline.csv, inputs.jsonl, summary.json, failures.csv
-(every failed request: when, why, which pod) and chart.svg/.png into --out. Times in the outputs are scenario seconds (wall seconds x SPEED).
+Prints one line per HPA sync and writes timeline.csv, inputs.jsonl, summary.json, alerts.jsonl,
+failures.csv (every failed request: when, why, which pod) and chart.svg/.png into --out. Times in
+the outputs are scenario seconds (wall seconds x SPEED).
+The monitoring mixin's rules (deploy/components/monitoring) run in the lab's Prometheus, which
+sends its alerts to a real Alertmanager; alerts.jsonl lists what Alertmanager received and when.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 from lab import quantity
+from lab.alertmanager import BINARY as ALERTMANAGER, AlertLog, expectations, start_alertmanager
 from lab.controller import DEFAULT_SYNC_PERIOD, HorizontalController, MetricsError, PodMetric
 from lab.fault_summary import condition_text, fault_reports, met
 from lab.faults import FaultInjector, PrometheusProcess
@@ -33,6 +37,7 @@ from lab.prometheus import (
     scalar_query, scrape_timing, service_monitor_job, start_prometheus, wait_until, write_file_sd,
 )
 from lab.scenarios import Manifests, Scenario, ScenarioError, keda_metric_name, load_manifests, load_scenario
+from lab.rules import alert_names, write_rule_file
 from lab.summary import COLUMNS, summarize
 
 SERVICE = "metrics-app"
@@ -133,6 +138,8 @@ def speed_note(speed: float, manifests: Manifests, interval: float, scenario: Sc
                  + (", ".join(f"{d} {r.get('stabilizationWindowSeconds') or (300 if d == 'scaleDown' else 0)}s"
                               for d, r in spec["behavior"].items()) if spec.get("behavior")
                     else "the legacy path's 300s downscale stabilization"))
+    lines.append(f"  the monitoring mixin's rules: every rate window and for: divided by {speed:g} (a 5m window "
+                 f"-> {format_duration(300 / speed)}), evaluated every {format_duration(interval / speed)}")
     lines.append(f"  probe periods, start latency ({scenario.start_latency:g}s), preStop sleep and load steps likewise; "
                  f"the whole scenario takes at most {scenario.planned_seconds / speed / 60:.1f} min of wall time")
     return lines
@@ -143,7 +150,7 @@ def fmt(v, spec: str = ".3f") -> str:
 
 
 def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: str, prometheus: str,
-        quiet: bool = False) -> dict:
+        quiet: bool = False, alertmanager: str = ALERTMANAGER) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
@@ -224,8 +231,16 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     inputs = open(out / "inputs.jsonl", "w")
+    alert_log = None
+    episodes: list[dict] = []
     try:
+        am, am_port = start_alertmanager(procs, work, alertmanager)
+        config["rule_files"] = [str(write_rule_file(work / "mixin-rules.yaml", speed))]
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]}
+        alert_log = AlertLog(am, clock, out)
         prom = start_prometheus(procs, work, config, prometheus)
+        say(f"lab: Alertmanager {am.base} receives the alerts of the monitoring mixin ("
+            + ", ".join(alert_names()) + "); alerts.jsonl records them")
         say(f"lab: Prometheus {prom.base} scrapes the pods every {interval / speed:.2f}s "
             f"(ServiceMonitor {interval:g}s / SPEED) and the HPA's kube-state-metrics on :{ksm.port}"
             + (f"; Kong Operator's upstream latency on :{kong.port}" if kong else ""))
@@ -245,6 +260,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                              clock=clock).start()
 
         start = clock()
+        alert_log.begin(start)
         if scenario.faults:
             faults = FaultInjector(scenario.faults, clock, speed, prometheus=PrometheusProcess(procs, prom, work),
                                    adapter=adapter, rs=rs, say=say).start(start)
@@ -364,6 +380,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         inputs.close()
         if faults:
             faults.stop()
+        if alert_log:
+            episodes = alert_log.stop()
         if load:
             load.stop()
         codes = rs.stop()
@@ -390,9 +408,18 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         w.writerow(["t_seconds", "cause", "pod"])
         w.writerows(failure_log)
     summary.update(fault_reports(faults.bands if faults else [], rows, failure_log))
+    summary["alerts"] = [{"alert": e["alert"], "fired_at": e["fired_at"], "resolved_at": e["resolved_at"]}
+                         for e in episodes]
+    for e in episodes:
+        say(f"lab: alert {e['alert']} fired at {e['fired_at']:.0f}s, "
+            + (f"resolved at {e['resolved_at']:.0f}s" if e["resolved_at"] is not None else "still firing at the end")
+            + f" {json.dumps({k: v for k, v in e['labels'].items() if k != 'alertname'})}")
+    if not episodes:
+        say("lab: no alert reached Alertmanager")
     if scenario.expect:
         summary["expectations"] = {key: {"expected": want, "got": summary.get(key), "met": met(want, summary.get(key))}
-                                   for key, want in scenario.expect.items()}
+                                   for key, want in scenario.expect.items() if key not in ("alerts_fired", "no_alerts")}
+        summary["expectations"].update(expectations(scenario.expect, episodes))
         for key, e in summary["expectations"].items():
             say(f"lab: expected {key} {e['expected']}, got {e['got']}: {'met' if e['met'] else 'MISSED'}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -402,7 +429,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         say(f"lab: chart {', '.join(str(c) for c in charts)}")
     except ImportError as e:  # matplotlib missing: the lab's requirements install it
         say(f"lab: no chart: {e} (make lab installs matplotlib into .venv)")
-    say(f"lab: wrote {out}/timeline.csv, inputs.jsonl, summary.json")
+    say(f"lab: wrote {out}/timeline.csv, inputs.jsonl, summary.json, alerts.jsonl, failures.csv")
     return summary
 
 
@@ -415,13 +442,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hpa", default=None, help="an autoscaling/v2 HPA (or KEDA ScaledObject) manifest to run instead")
     ap.add_argument("--app", default=str(ROOT / ".build/debug/metrics-app"))
     ap.add_argument("--prometheus", default="prometheus")
+    ap.add_argument("--alertmanager", default=ALERTMANAGER)
     ap.add_argument("--kubectl", default=str(ROOT / ".venv/bin/kubectl"))
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if args.speed <= 0:
         ap.error("--speed must be positive")
     for problem in (require_tool(args.app, "build it: swift build --product metrics-app"),
-                    require_tool(args.prometheus, "Debian package prometheus: apt-get install prometheus")):
+                    require_tool(args.prometheus, "Debian package prometheus: apt-get install prometheus"),
+                    require_tool(args.alertmanager,
+                                 "Debian package prometheus-alertmanager: apt-get install prometheus-alertmanager")):
         if problem:
             print(f"lab: FAIL {problem}", file=sys.stderr)
             return 1
@@ -433,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out = Path(args.out) if args.out else ROOT / ".build-lab" / scenario.name
     try:
-        summary = run(scenario, manifests, args.speed, out, args.app, args.prometheus, args.quiet)
+        summary = run(scenario, manifests, args.speed, out, args.app, args.prometheus, args.quiet, args.alertmanager)
     except (RuntimeError, OSError, ValueError) as e:  # Prometheus or a pod did not come up, a bad template
         print(f"lab: FAIL {e}", file=sys.stderr)
         return 1

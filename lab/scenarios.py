@@ -16,7 +16,9 @@ A scenario file:
     - {type: pod_crash, at: 300}
   expect: {steady_replicas: 4}      # optional: summary.json and the last lines say whether it was met
                                     # (the default scenario's is asserted by lab/tests); a value
-                                    # {min: a, max: b} accepts a number in that range
+                                    # {min: a, max: b} accepts a number in that range; besides any
+                                    # summary key: alerts_fired: [MetricsAppHpaMaxedOut] (each reached
+                                    # the lab's Alertmanager during the run), no_alerts: true (none did)
 A phase with `until: min_replicas` lasts until the HPA is back at minReplicas with every pod
 ready (one more sync after that), or max_seconds.
 """

@@ -1,6 +1,6 @@
 # The autoscaling lab (lab/): the shipped HPA scaling real metrics-app processes against a real
 # Prometheus on this machine. Included from the Makefile (`include mk/lab.mk`). Installs what it
-# needs like make test: Prometheus (Debian), kubectl + PyYAML (scripts/ship/requirements.txt),
+# needs like make test: Prometheus and Alertmanager (Debian), kubectl + PyYAML (scripts/ship/requirements.txt),
 # matplotlib + pytest (lab/requirements.txt), prometheus-client (Tests/conformance/requirements.txt),
 # and builds metrics-app (debug).
 #   make lab                          the default scenario at full length (about 15 minutes)
@@ -11,9 +11,14 @@ SPEED ?= 1
 LAB_OUT ?= .build-lab/$(SCENARIO)
 HPA ?=
 
-.PHONY: lab test-lab deps-lab
+.PHONY: lab test-lab deps-lab deps-alertmanager
 
-deps-lab: deps-ship-apt $(VENV)/.lab-installed
+deps-lab: deps-ship-apt deps-alertmanager $(VENV)/.lab-installed
+
+# The lab's Prometheus sends the monitoring mixin's alerts to a real Alertmanager.
+deps-alertmanager:
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || { $(call ship_apt_install,prometheus-alertmanager); }
+	@$(call ship_need,prometheus-alertmanager,apt-get install prometheus-alertmanager)
 
 $(VENV)/.lab-installed: lab/requirements.txt $(VENV)/.ship-installed $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt
