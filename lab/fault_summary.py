@@ -57,9 +57,12 @@ def _band_report(band: dict, rows: list[dict], failures: list[tuple[float, str, 
         soon = [r["recommendation"] for r in after
                 if float(r["t_seconds"]) <= end + RECOVERY_WATCH_SECONDS and r["recommendation"] >= 0]
         report["lowest_recommendation_after"] = min(soon) if soon else None
-    if band["type"] == "pod_crash" and band.get("crashes"):
+    if band["type"] == "pod_crash" and band.get("crashes") and "crash_loop_end_seconds" not in band:
         report["ready_again_after_seconds"] = [c.get("ready_again_after_seconds") for c in band["crashes"]]
         report["out_of_endpoints_after_seconds"] = [c.get("out_of_endpoints_after_seconds") for c in band["crashes"]]
+    if band.get("crashes") and "crash_loop_end_seconds" in band:
+        kills = [c["killed_seconds"] for c in band["crashes"]]
+        report["restart_delays_seconds"] = [round(b - a, 1) for a, b in zip(kills, kills[1:])]
     return report
 
 
@@ -89,8 +92,7 @@ def fault_reports(bands: list[dict], rows: list[dict], failures: list[tuple[floa
     if crashes:
         out["crash_restart_count"] = sum(r.get("restart_count", 0) for r in crashes)
         out["crash_requests_failed"] = sum(r.get("requests_failed", 0) for r in crashes)
-        readies = [x for r in crashes for x in r.get("ready_again_after_seconds", [])]
-        out["crash_pod_ready_again"] = bool(readies) and None not in readies
+        out["crash_pod_ready_again"] = all(r.get("ready_at_end") for r in crashes)
     return out
 
 

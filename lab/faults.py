@@ -4,6 +4,7 @@
     - {type: prometheus_down, at: 240, seconds: 90}   # stop the real Prometheus, start it again on its data
     - {type: adapter_empty, at: 240, seconds: 90}     # the adapter rule's query matches no series
     - {type: pod_crash, at: 300, times: 3}            # SIGKILL one ready pod; again each time it is back
+    - {type: pod_crash, at: 600, seconds: 420}        # a crash loop: it dies as it starts, for 420 s
     - {type: slow_start, at: 60, seconds: 20}         # pods created from then on start listening 20 s late
     - {type: readiness_flap, at: 300, seconds: 30}    # one ready pod fails its readiness probe for 30 s
 
@@ -42,8 +43,9 @@ class FaultError(ValueError):
 class Fault:
     type: str
     at: float
-    seconds: float | None = None  # how long it lasts (prometheus_down, adapter_empty, readiness_flap, slow_start)
-    times: int = 1  # pod_crash: crashes of the same pod, each once it is ready again
+    seconds: float | None = None  # how long it lasts (prometheus_down, adapter_empty, readiness_flap, slow_start;
+    #                               pod_crash: a crash loop, the container killed each time it starts)
+    times: int = 1  # pod_crash without seconds: crashes of the same pod, each once it is ready again
     until: float | None = None  # slow_start: the scenario second it ends (default: never)
 
 
@@ -237,24 +239,43 @@ class FaultInjector:
             raise RuntimeError("no ready pod to crash")
         band.update(pod=pod.name, crashes=[])
         band["start_seconds"] = self._t()
-        for n in range(fault.times):
-            if not self._wait_for(lambda: pod.serving, 900):
-                break
-            t_kill = self._t()
-            if not pod.crash():
-                break
-            self.say(f"lab: t={t_kill:.0f}s fault pod_crash: SIGKILL {pod.name} (crash {n + 1} of {fault.times})")
-            crash = {"killed_seconds": t_kill}
-            band["crashes"].append(crash)
-            if self._wait_for(lambda: not pod.serving, 60):
-                crash["out_of_endpoints_after_seconds"] = round(self._t() - t_kill, 2)
-            if self._wait_for(lambda: pod.serving, 900):
-                crash["ready_again_after_seconds"] = round(self._t() - t_kill, 2)
-            crash["restart_count"] = pod.restart_count
-            if self._stop.is_set():
-                break
+        if fault.seconds:
+            self._crash_loop(pod, fault, band)
+        else:
+            for n in range(fault.times):
+                if not self._wait_for(lambda: pod.serving, 900):
+                    break
+                t_kill = self._t()
+                if not pod.crash():
+                    break
+                self.say(f"lab: t={t_kill:.0f}s fault pod_crash: SIGKILL {pod.name} (crash {n + 1} of {fault.times})")
+                crash = {"killed_seconds": t_kill}
+                band["crashes"].append(crash)
+                if self._wait_for(lambda: not pod.serving, 60):
+                    crash["out_of_endpoints_after_seconds"] = round(self._t() - t_kill, 2)
+                if self._wait_for(lambda: pod.serving, 900):
+                    crash["ready_again_after_seconds"] = round(self._t() - t_kill, 2)
+                crash["restart_count"] = pod.restart_count
+                if self._stop.is_set():
+                    break
+        band["ready_at_end"] = pod.serving
         band["restart_count"] = pod.restart_count
         band["end_seconds"] = self._t()
+
+    def _crash_loop(self, pod, fault: Fault, band: dict) -> None:
+        """Kills the container each time the kubelet starts it, until at + seconds; then waits
+        (up to the 300 s backoff cap and a start) for the pod to be ready again."""
+        self.say(f"lab: t={band['start_seconds']:.0f}s fault pod_crash: {pod.name} crash-loops for {fault.seconds:g}s")
+        end, last = fault.at + fault.seconds, None
+        while not self._stop.is_set() and self._t() < end:
+            proc = pod.proc
+            if proc is not None and proc is not last and pod.crash():
+                last = proc
+                band["crashes"].append({"killed_seconds": self._t(), "restart_count": pod.restart_count})
+            self._stop.wait(0.005)
+        band["crash_loop_end_seconds"] = self._t()
+        if self._wait_for(lambda: pod.serving, 400):
+            band["ready_again_after_loop_seconds"] = round(self._t() - band["crash_loop_end_seconds"], 2)
 
     def _slow_start(self, fault: Fault, band: dict) -> None:
         self.rs.node.faults.set_slow_start(fault.seconds)

@@ -271,6 +271,9 @@ class LabPod:
         if startup:
             failures = 0
             while not self._probe(startup):
+                if proc.poll() is not None:  # died before it started answering
+                    self._set_ready(False)
+                    return "Error"
                 failures += 1
                 if failures >= startup.failure_threshold:
                     proc.kill()  # the kubelet kills it and restarts it (restartPolicy Always)
