@@ -8,20 +8,13 @@ LAB_CHECK_RUN=<folder> checks an earlier run's outputs instead of running it aga
 from __future__ import annotations
 
 import csv
-import json
-import os
-import shutil
-import time
-from pathlib import Path
 
 import pytest
 
 from lab.fault_summary import AFTER_SECONDS, METRIC_FAULTS
 from lab.load import DRAINING, NO_ENDPOINT
-from lab.prometheus import ROOT, require_tool
-from lab.run import run
-from lab.scenarios import load_manifests, load_scenario
 from lab.summary import COLUMNS
+from lab.tests.scenario_run import run_scenario
 
 SPEED = 8
 CAUSES = {"connection refused", "connection reset", DRAINING, "timeout", NO_ENDPOINT}
@@ -29,24 +22,7 @@ CAUSES = {"connection refused", "connection reset", DRAINING, "timeout", NO_ENDP
 
 @pytest.fixture(scope="module")
 def lab_run():
-    app = os.environ.get("LAB_APP", str(ROOT / ".build/debug/metrics-app"))
-    kubectl = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
-    for tool, how in ((app, "swift build --product metrics-app"), (kubectl, "make deps-ship"),
-                      ("prometheus", "apt-get install prometheus")):
-        if problem := require_tool(tool, how):
-            pytest.fail(problem)
-    scenario = load_scenario("all-faults")
-    manifests = load_manifests(scenario, kubectl)
-    if os.environ.get("LAB_CHECK_RUN"):
-        out = Path(os.environ["LAB_CHECK_RUN"])
-        summary = json.loads((out / "summary.json").read_text())
-    else:
-        out = ROOT / ".build-lab" / "test-all-faults"
-        shutil.rmtree(out, ignore_errors=True)
-        started = time.monotonic()
-        summary = run(scenario, manifests, SPEED, out, app, "prometheus", quiet=True)
-        print(f"\nall-faults scenario at SPEED={SPEED}: {time.monotonic() - started:.0f} s wall; faults: "
-              + json.dumps(summary.get("faults")))
+    summary, _, out = run_scenario("all-faults", SPEED, "test-all-faults")
     with open(out / "timeline.csv") as f:
         rows = list(csv.DictReader(f))
     with open(out / "failures.csv") as f:
