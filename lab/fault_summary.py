@@ -90,7 +90,10 @@ def fault_reports(bands: list[dict], rows: list[dict], failures: list[tuple[floa
     if any(r["type"] == "prometheus_down" for r in reports):
         out["tsdb_kept_data"] = all(r.get("tsdb_kept_data") for r in reports if r["type"] == "prometheus_down")
     if crashes:
-        out["crash_restart_count"] = sum(r.get("restart_count", 0) for r in crashes)
+        restarts: dict[str, int] = {}  # per pod: two crash faults may hit the same one
+        for r in crashes:
+            restarts[r.get("pod", "")] = max(restarts.get(r.get("pod", ""), 0), r.get("restart_count", 0))
+        out["crash_restart_count"] = sum(restarts.values())
         out["crash_requests_failed"] = sum(r.get("requests_failed", 0) for r in crashes)
         out["crash_pod_ready_again"] = all(r.get("ready_at_end") for r in crashes)
     return out
