@@ -135,7 +135,9 @@ def _finish(fig, top, bottom, summary: dict, out: Path) -> list[Path]:
 
     s = summary
     facts = [f"first scale-up {s.get('time_to_first_scale_up_seconds')}s after the load step",
-             f"steady {s.get('steady_replicas')} ready {s.get('time_to_steady_seconds')}s into the busiest step",
+             (f"steady {s.get('steady_replicas')} ready {s.get('time_to_steady_seconds')}s into the busiest step"
+              if s.get("time_to_steady_seconds") is not None
+              else f"{s.get('steady_replicas')} ready at the end of the busiest step, never steady"),
              f"first scale-down {s.get('load_drop_to_first_scale_down_seconds')}s after the drop",
              f"back to {s.get('min_replicas')} after {s.get('load_drop_to_min_replicas_seconds')}s",
              f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"
