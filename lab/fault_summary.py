@@ -54,8 +54,10 @@ def _band_report(band: dict, rows: list[dict], failures: list[tuple[float, str, 
         report["metrics_back_after_seconds"] = None if back is None else round(back - end, 1)
         # A rate window that covers the gap sees too few samples: the first values after the
         # fault can be low, and only the scale-down stabilization window keeps the count.
+        load = during[-1]["offered_rps"] if during else None  # the same load only: not a cool-down's
         soon = [r["recommendation"] for r in after
-                if float(r["t_seconds"]) <= end + RECOVERY_WATCH_SECONDS and r["recommendation"] >= 0]
+                if float(r["t_seconds"]) <= end + RECOVERY_WATCH_SECONDS and r["recommendation"] >= 0
+                and r["offered_rps"] == load]
         report["lowest_recommendation_after"] = min(soon) if soon else None
     if band["type"] == "pod_crash" and band.get("crashes") and "crash_loop_end_seconds" not in band:
         report["ready_again_after_seconds"] = [c.get("ready_again_after_seconds") for c in band["crashes"]]
