@@ -128,7 +128,19 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
     return _finish(fig, top, bottom, summary, out)
 
 
+def _alerts(top, summary: dict) -> None:
+    """Each alert Alertmanager received: a band from firing to resolved (or the end), named."""
+    end = top.get_xlim()[1]
+    for n, a in enumerate(summary.get("alerts", [])):
+        until = a["resolved_at"] if a["resolved_at"] is not None else end
+        top.axvspan(a["fired_at"], until, ymin=0.9 - 0.06 * (n % 4), ymax=0.95 - 0.06 * (n % 4), color="#de2d26",
+                    alpha=0.6, lw=0)
+        top.text(a["fired_at"], top.get_ylim()[1] * (0.955 - 0.06 * (n % 4)), f" {a['alert']} (Alertmanager)", fontsize=7,
+                 color="#a50f15", va="bottom")
+
+
 def _finish(fig, top, bottom, summary: dict, out: Path) -> list[Path]:
+    _alerts(top, summary)
     bottom.set_xlabel("scenario time (s)" + (f" — ran at SPEED={summary['speed']:g}" if summary.get("speed", 1) != 1 else ""))
     bottom.set_ylim(bottom=0)
     bottom.legend(loc="upper right", fontsize=8)

@@ -363,6 +363,11 @@ class Prometheus:
     def query(self, promql: str) -> list[dict]:
         return self._get("/api/v1/query", {"query": promql})["result"]
 
+    def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
+        """GET /api/v1/query_range: [{metric, values: [[unix seconds, "value"], ...]}, ...]."""
+        return self._get("/api/v1/query_range", {"query": promql, "start": start, "end": end,
+                                                 "step": format_duration(step)})["result"]
+
     def series(self, match: str, lookback: float = 300) -> list[dict]:
         return self._get("/api/v1/series", {"match[]": match, "start": time.time() - lookback})
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lab import quantity
 from lab.alertmanager import BINARY as ALERTMANAGER, AlertLog, expectations, start_alertmanager
+from lab import dashboard
 from lab.controller import DEFAULT_SYNC_PERIOD, HorizontalController, MetricsError, PodMetric
 from lab.fault_summary import condition_text, fault_reports, met
 from lab.faults import FaultInjector, PrometheusProcess
@@ -233,6 +234,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     inputs = open(out / "inputs.jsonl", "w")
     alert_log = None
     episodes: list[dict] = []
+    dash = None
     try:
         am, am_port = start_alertmanager(procs, work, alertmanager)
         config["rule_files"] = [str(write_rule_file(work / "mixin-rules.yaml", speed))]
@@ -259,7 +261,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                              on_answer=(lambda seconds: kong.observe(seconds * 1000)) if kong else None,
                              clock=clock).start()
 
-        start = clock()
+        start, wall_start = clock(), time.time()
         alert_log.begin(start)
         if scenario.faults:
             faults = FaultInjector(scenario.faults, clock, speed, prometheus=PrometheusProcess(procs, prom, work),
@@ -371,6 +373,17 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         seen = prom.query(f'kube_horizontalpodautoscaler_status_current_replicas'
                           f'{{namespace="{namespace}",horizontalpodautoscaler="{hpa["metadata"]["name"]}"}}')
         result["prometheus_kube_state_metrics_current_replicas"] = float(seen[0]["value"][1]) if seen else None
+        # Every query of the mixin's dashboard over the run, on this Prometheus.
+        dash = dashboard.evaluate(prom, {"namespace": namespace, "job": SERVICE, "hpa": hpa["metadata"]["name"]},
+                                  interval, speed, wall_start, time.time())
+        dashboard.write(dash, out)
+        targets = [t for p in dash["panels"] for t in p["targets"]]
+        result["dashboard_queries"] = {"targets": len(targets), "with_data": sum(1 for t in targets if t["series"]),
+                                       "problems": dashboard.problems(dash),
+                                       "allowed_empty": sorted({t["may_be_empty"] for t in targets
+                                                                if not t["series"] and t["may_be_empty"]})}
+        say(f"lab: dashboard: {result['dashboard_queries']['with_data']} of {len(targets)} panel queries returned "
+            f"data over the run; problems: {result['dashboard_queries']['problems'] or 'none'}")
         say(f"lab: scenario done after {clock() - start:.0f} scenario seconds "
             f"({(clock() - start) / speed:.0f} s wall); draining")
     except KeyboardInterrupt:
@@ -427,6 +440,9 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         from lab.chart import draw
         charts = draw(rows, summary, out)
         say(f"lab: chart {', '.join(str(c) for c in charts)}")
+        if dash:
+            from lab.dashboard_preview import draw as draw_dashboard
+            say(f"lab: dashboard preview {draw_dashboard(dash, out, scenario.name, summary['alerts'])}")
     except ImportError as e:  # matplotlib missing: the lab's requirements install it
         say(f"lab: no chart: {e} (make lab installs matplotlib into .venv)")
     say(f"lab: wrote {out}/timeline.csv, inputs.jsonl, summary.json, alerts.jsonl, failures.csv")

@@ -66,7 +66,7 @@ def _variable(name: str, label: str, query: str) -> db.QueryVariable:
 
 def red_row() -> list:
     by_class = (f'sum by (status_class) (label_replace(rate(http_requests_total{{{APP}}}[{RI}]), '
-                f'"status_class", "${{1}}xx", "status", "([0-9])..")) ')
+                f'"status_class", "${{1}}xx", "status", "([0-9]).."))')
     errors = (f'(sum(rate(http_requests_total{{{APP},status=~"5.."}}[{RI}])) or 0 * sum(rate(http_requests_total{{{APP}}}[{RI}])))'
               f' / sum(rate(http_requests_total{{{APP}}}[{RI}]))')
     classic = [(f"histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{APP}}}[{RI}])))",

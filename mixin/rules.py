@@ -61,8 +61,8 @@ def groups(runbook_base: str = c.RUNBOOK_DOC) -> list[dict]:
         {"record": "namespace_job:http_requests:rate5m", "expr": f"sum by ({BY}) (rate({REQUESTS}[5m]))"},
         # 0 (not nothing) while no request failed: the error-ratio panel and alert read a number.
         {"record": "namespace_job:http_requests_errors:ratio_rate5m",
-         "expr": f"(sum by ({BY}) (rate({ERRORS}[5m])) or 0 * sum by ({BY}) (rate({REQUESTS}[5m])))"
-                 f" / sum by ({BY}) (rate({REQUESTS}[5m]))"},
+         "expr": f"(sum by ({BY}) (rate({ERRORS}[5m])) or 0 * namespace_job:http_requests:rate5m{{{c.APP_SELECTOR}}})"
+                 f" / namespace_job:http_requests:rate5m{{{c.APP_SELECTOR}}}"},
     ] + [{"record": slow_ratio_record(w), "expr": slow_ratio(w)} for w in _windows()]
 
     budget = 1 - c.SLO_TARGET

@@ -4,7 +4,8 @@
 # (mixin/requirements.txt), pytest (lab/requirements.txt), kubectl, check-jsonschema and
 # kubernetes-validate (scripts/ship/requirements.txt), promtool (Debian prometheus).
 #   make mixin        regenerate deploy/components/monitoring/{prometheusrule.yaml,metrics-app-dashboard.json}
-#                     (RUNBOOK_BASE=https://... for absolute runbook links)
+#                     (RUNBOOK_BASE=https://... writes absolute runbook links for your own clone;
+#                     the checked-in files, and the tests, use the relative docs/runbook.md)
 #   make test-mixin   freshness, promtool check/test rules, the dashboard-linter rules, the SDK
 #                     schema, the component (PrometheusRule against the CRD schema in SHIP_SCHEMAS)
 RUNBOOK_BASE ?=

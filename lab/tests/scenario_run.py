@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.alertmanager import BINARY as ALERTMANAGER
 from lab.prometheus import ROOT, require_tool
 from lab.run import run
 from lab.scenarios import Manifests, load_manifests, load_scenario
@@ -21,7 +22,8 @@ def run_scenario(name: str, speed: float, out_name: str) -> tuple[dict, Manifest
     app = os.environ.get("LAB_APP", str(ROOT / ".build/debug/metrics-app"))
     kubectl = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
     for tool, how in ((app, "swift build --product metrics-app"), (kubectl, "make deps-ship"),
-                      ("prometheus", "apt-get install prometheus")):
+                      ("prometheus", "apt-get install prometheus"),
+                      (ALERTMANAGER, "apt-get install prometheus-alertmanager")):
         if problem := require_tool(tool, how):
             pytest.fail(problem)
     scenario = load_scenario(name)

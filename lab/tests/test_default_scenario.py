@@ -1,7 +1,8 @@
 """The default scenario, compressed (SPEED=6, about 3 minutes of wall time), with the outcome the
 issue asks for: real metrics-app pods, a real Prometheus, the adapter rule and the shipped
 deploy/hpa.yaml must bring 20 requests/s to 4 ready replicas and back to 1, within the HPA's own
-rules, without a failed request."""
+rules, without a failed request. The same run checks the monitoring mixin: no alert reaches the
+real Alertmanager, and every query of the dashboard returns data over the run."""
 from __future__ import annotations
 
 import csv
@@ -10,6 +11,7 @@ import math
 
 import pytest
 
+from lab import dashboard
 from lab.scenarios import load_scenario
 from lab.summary import COLUMNS
 from lab.tests.scenario_run import run_scenario
@@ -110,3 +112,27 @@ def test_idle_pod_reports_zero_not_missing(lab_run):
     for r in idle:
         assert int(r["pods_with_metrics"]) == r["current_replicas"] and not r["reason"].startswith("Failed"), r
         assert float(r["metric_value"]) == 0.0, r
+
+
+def test_no_alert_fired(lab_run):
+    """The default scenario is a healthy service scaling as designed: none of the mixin's alerts
+    may reach Alertmanager (a false page), and the scenario's no_alerts expectation says so."""
+    summary, _, _, out = lab_run
+    assert summary["alerts"] == [] and (out / "alerts.jsonl").read_text() == ""
+    assert summary["expectations"]["no_alerts"] == {"expected": True, "got": True, "met": True}
+
+
+def test_every_dashboard_query_returns_data(lab_run):
+    """Every panel's query of the mixin's dashboard, run with query_range over the run on the lab's
+    Prometheus: none fails to parse or run, none comes back empty (native-histogram targets
+    excepted, and only because this Prometheus stores none; the check asks it)."""
+    summary, _, _, out = lab_run
+    result = json.loads((out / "dashboard_queries.json").read_text())
+    assert dashboard.problems(result) == [], dashboard.problems(result)
+    targets = [t for p in result["panels"] for t in p["targets"]]
+    assert len(result["panels"]) == len([p for p in dashboard.load_dashboard()["panels"] if p["type"] != "row"])
+    empty = [t for t in targets if not t["series"]]
+    assert all(t["may_be_empty"] and dashboard.NATIVE in t["expr"] for t in empty), empty
+    assert len(targets) - len(empty) >= len(targets) - 3  # at most the three native quantiles
+    assert summary["dashboard_queries"]["problems"] == []
+    assert (out / "dashboard.png").stat().st_size > 50_000
