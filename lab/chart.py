@@ -1,5 +1,6 @@
 """The chart of a lab run (matplotlib): load and replicas on top, the metric against its target
-below, every scale event marked on both, the phases shaded. chart.svg and chart.png."""
+below, every scale event marked on both, the phases shaded, every fault a coloured band on both
+(lab/faults.py) and the syncs with ScalingActive False a red strip. chart.svg and chart.png."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,25 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+FAULT_COLORS = {"prometheus_down": "#e31a1c", "adapter_empty": "#ff7f00", "pod_crash": "#6a3d9a",
+                "slow_start": "#1f78b4", "readiness_flap": "#b15928"}
+
+
+def _fault_bands(axes, summary: dict) -> None:
+    seen = set()
+    for band in summary.get("faults", []):
+        start, end = band.get("start_seconds"), band.get("end_seconds")
+        if start is None or end is None:
+            continue
+        color = FAULT_COLORS.get(band["type"], "#999999")
+        for ax in axes:
+            ax.axvspan(start, max(end, start + 1), color=color, alpha=0.18, lw=0, zorder=0,
+                       label=None if band["type"] in seen or ax is not axes[0] else f"fault: {band['type']}")
+        seen.add(band["type"])
+        for crash in band.get("crashes", []):
+            axes[0].axvline(crash["killed_seconds"], color=color, lw=1.0, ls="-.")
 
 
 def _num(v):
@@ -26,6 +46,7 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
         top.text((p["t_seconds"] + end) / 2, 1.01, f"{p['name']} ({p['rps']:g} req/s)", transform=top.get_xaxis_transform(),
                  ha="center", va="bottom", fontsize=8, color="#555")
 
+    _fault_bands([top, bottom], summary)
     load_ax = top.twinx()
     # The offered load from the phases themselves (a step changes between two syncs).
     lt, lv = [], []
@@ -63,6 +84,11 @@ def draw(rows: list[dict], summary: dict, out: Path) -> list[Path]:
         for n, i in enumerate(spans):
             end = t[i + 1] if i + 1 < len(t) else t[i]
             top.axvspan(t[i], end, ymin=0, ymax=0.04, color=color, lw=0, label=label if n == 0 else None)
+    inactive = [i for i, r in enumerate(rows) if str(r.get("scaling_active", "")).startswith("False")]
+    for n, i in enumerate(inactive):
+        end = t[i + 1] if i + 1 < len(t) else t[i]
+        top.axvspan(t[i], end, ymin=0.96, ymax=1.0, color="#e31a1c", lw=0,
+                    label="ScalingActive False (metrics unavailable)" if n == 0 else None)
     top.set_ylabel("replicas")
     top.set_ylim(0, max([int(r["desired_replicas"]) for r in rows] + [hi or 1]) + 1)
     top.yaxis.get_major_locator().set_params(integer=True)
@@ -121,10 +147,14 @@ def _finish(fig, top, bottom, summary: dict, out: Path) -> list[Path]:
 
     s = summary
     facts = [f"first scale-up {s.get('time_to_first_scale_up_seconds')}s after the load step",
-             f"steady {s.get('steady_replicas')} ready {s.get('time_to_steady_seconds')}s into the busiest step",
+             (f"steady {s.get('steady_replicas')} ready {s.get('time_to_steady_seconds')}s into the busiest step"
+              if s.get("time_to_steady_seconds") is not None
+              else f"{s.get('steady_replicas')} ready at the end of the busiest step, never steady"),
              f"first scale-down {s.get('load_drop_to_first_scale_down_seconds')}s after the drop",
              f"back to {s.get('min_replicas')} after {s.get('load_drop_to_min_replicas_seconds')}s",
-             f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"]
+             f"{s.get('requests_failed')} of {s.get('requests_sent')} requests failed"
+             + (" (" + ", ".join(f"{n} {c}" for c, n in sorted(s["failed_by_cause"].items())) + ")"
+                if s.get("failed_by_cause") else "")]
     fig.suptitle(f"lab scenario {s.get('scenario')}: HPA from {s.get('hpa')}\n" + "; ".join(facts[:3]) + "\n"
                  + "; ".join(facts[3:]), fontsize=10)
     fig.tight_layout()

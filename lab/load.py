@@ -4,11 +4,14 @@ Request i of a constant-rate stretch goes out at its scheduled time whatever the
 do (open loop: a slow server gets more requests in flight, not fewer requests). Each request
 goes to the next endpoint in round-robin order over the endpoints list as it is at that moment,
 so an endpoint that leaves the list (a pod being deleted) gets no new request. Every request
-sent is counted, and every failure with its reason; latencies are kept for percentiles.
+sent is counted, and every failure with its cause (`cause`: connection refused, connection
+reset, 503 while draining, timeout, no ready endpoint), the pod it went to and when (on the
+caller's clock); latencies are kept for percentiles.
 """
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from collections import Counter
@@ -17,6 +20,24 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 Endpoints = Callable[[], list[tuple[str, str]]]  # -> [(name, base URL)]
+
+NO_ENDPOINT = "no ready endpoint"
+DRAINING = "503 while draining"  # metrics-app answers 503 once SIGTERM has started its drain
+
+
+def cause(error: BaseException | None = None, status: int | None = None) -> str:
+    """Why a request failed, in the words of the fault it shows: a dead pod refuses connections,
+    one killed mid-request resets them, a draining one answers 503, a stopped one times out."""
+    if error is None:
+        return DRAINING if status == 503 else f"HTTP {status}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
+                          http.client.IncompleteRead)):
+        return "connection reset"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "timeout"
+    return type(error).__name__
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -30,9 +51,12 @@ def percentile(values: list[float], q: float) -> float | None:
 
 class LoadGenerator:
     def __init__(self, endpoints: Endpoints, rate: float = 0.0, path: str = "/", timeout: float = 60.0,
-                 workers: int = 256, on_answer: Callable[[float], None] | None = None) -> None:
+                 workers: int = 256, on_answer: Callable[[float], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """`on_answer`, if given, gets the latency (seconds) of every request answered with a
-        response of any status (what a proxy in front, such as Kong, would measure)."""
+        response of any status (what a proxy in front, such as Kong, would measure). `clock`
+        stamps each failure (the lab passes its scenario clock)."""
+        self.clock = clock
         self.endpoints = endpoints
         self.on_answer = on_answer
         self.path = path
@@ -50,6 +74,8 @@ class LoadGenerator:
         self.failures: Counter[str] = Counter()
         self.per_endpoint: Counter[str] = Counter()
         self.failed_per_endpoint: Counter[str] = Counter()
+        self.by_cause: Counter[str] = Counter()
+        self.failure_log: list[tuple[float, str, str]] = []  # (clock, cause, pod)
         self._window: list[float] = []
         self.started = 0.0
 
@@ -85,7 +111,13 @@ class LoadGenerator:
     def counts(self) -> dict:
         with self._lock:
             return {"sent": self.sent, "ok": self.ok, "failed": self.failed, "in_flight": self.in_flight,
-                    "failures": dict(self.failures), "per_endpoint": dict(self.per_endpoint)}
+                    "failures": dict(self.failures), "per_endpoint": dict(self.per_endpoint),
+                    "by_cause": dict(self.by_cause)}
+
+    def failures_since(self, index: int) -> list[tuple[float, str, str]]:
+        """The failures logged from position `index` on: (clock, cause, pod)."""
+        with self._lock:
+            return self.failure_log[index:]
 
     # -- the work --
     def _pace(self) -> None:
@@ -110,8 +142,7 @@ class LoadGenerator:
         with self._lock:
             self.sent += 1
             if not targets:
-                self.failed += 1
-                self.failures["no ready endpoint"] += 1
+                self._fail("", NO_ENDPOINT)
                 return
             name, url = targets[self._rr % len(targets)]
             self._rr += 1
@@ -131,11 +162,11 @@ class LoadGenerator:
                 if self.on_answer:
                     self.on_answer(time.monotonic() - start)
                 if resp.status != 200:
-                    reason = f"HTTP {resp.status}"
+                    reason = cause(status=resp.status)
             finally:
                 conn.close()
         except (OSError, http.client.HTTPException) as e:
-            reason = type(e).__name__
+            reason = cause(e)
         elapsed = time.monotonic() - start
         with self._lock:
             self.in_flight -= 1
@@ -144,6 +175,13 @@ class LoadGenerator:
                 self.per_endpoint[name] += 1
                 self._window.append(elapsed)
             else:
-                self.failed += 1
-                self.failures[f"{name}: {reason}"] += 1
-                self.failed_per_endpoint[name] += 1
+                self._fail(name, reason)
+
+    def _fail(self, name: str, reason: str) -> None:
+        """Counts one failure (the caller holds the lock)."""
+        self.failed += 1
+        self.failures[f"{name}: {reason}" if name else reason] += 1
+        self.by_cause[reason] += 1
+        if name:
+            self.failed_per_endpoint[name] += 1
+        self.failure_log.append((self.clock(), reason, name))

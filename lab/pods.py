@@ -11,6 +11,11 @@ terminationGracePeriodSeconds. Scale-down picks pods the way a ReplicaSet does
 (controller.ActivePodsWithRanks): not-yet-running before running, not-ready before ready, the
 most recently ready first, the newest first.
 
+A container that exits on its own (a crash: lab/faults.py SIGKILLs one) is noticed within the
+kubelet's PLEG relist period, the pod turns unready (out of the endpoints), and the kubelet starts
+the container again with the CrashLoopBackOff delays of lab/kubelet.py, counting restartCount; a
+startupProbe that reaches failureThreshold kills the container the same way.
+
 Every duration of the pod spec but timeoutSeconds is divided by `speed` (the lab's SPEED).
 """
 from __future__ import annotations
@@ -24,12 +29,13 @@ import string
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from lab import quantity
 from lab.controller import Pod
+from lab.kubelet import PLEG_RELIST_PERIOD, CrashLoopBackOff, PodFaults
 from lab.prometheus import free_port, http_get
 
 
@@ -110,6 +116,7 @@ class Node:
     workdir: Path
     extra_args: list[str]
     on_change: Callable[[], None]
+    faults: PodFaults = field(default_factory=PodFaults)
 
 
 class LabPod:
@@ -125,6 +132,12 @@ class LabPod:
         self.workdir = node.workdir
         self.extra_args = node.extra_args
         self.on_change = node.on_change
+        self.faults = node.faults
+        self.extra_start = node.faults.start_delay()  # slow_start, for the pods made while it lasts
+        self.backoff = CrashLoopBackOff()
+        self.restart_count = 0
+        self.waiting_reason: str | None = None  # CrashLoopBackOff while a restart waits
+        self.last_exit: dict | None = None  # the last container exit: code, at, why
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.created = self.clock()
@@ -157,7 +170,9 @@ class LabPod:
                     "ready_transition": round(self.ready_transition, 3),
                     "ready_since": None if self.ever_ready_at is None else round(self.ever_ready_at, 3),
                     "deleted_at": None if self.deleted_at is None else round(self.deleted_at, 3),
-                    "port": self.port, "pid": self.proc.pid if self.proc else None}
+                    "port": self.port, "pid": self.proc.pid if self.proc else None,
+                    "restart_count": self.restart_count, "waiting": self.waiting_reason,
+                    "last_exit": self.last_exit}
 
     @property
     def serving(self) -> bool:
@@ -191,7 +206,9 @@ class LabPod:
         """Sleeps scenario seconds; True when told to stop."""
         return self._stop.wait(max(0.0, scenario_seconds) / self.speed)
 
-    def _probe(self, probe: Probe) -> bool:
+    def _probe(self, probe: Probe, readiness: bool = False) -> bool:
+        if readiness and self.faults.readiness_fails(self.name):
+            return False  # readiness_flap: the probe fails whatever the app answers
         try:
             # timeoutSeconds stays real: it bounds a real request, which SPEED does not make faster
             status, _ = http_get(f"{self.url}{probe.path}", timeout=probe.timeout)
@@ -210,43 +227,96 @@ class LabPod:
     def _lifecycle(self) -> None:
         if self._sleep(self.start_latency):
             return
+        while True:
+            why = self._container()
+            if why is None:
+                return  # deleted, or the lab ends
+            finished = self.clock()
+            with self._lock:
+                code = self.proc.poll() if self.proc else None
+                self.last_exit = {"at": round(finished, 3), "exit_code": code, "reason": why}
+            delay = self.backoff.delay(finished)
+            if delay:
+                with self._lock:
+                    self.waiting_reason = "CrashLoopBackOff"
+            if self._sleep(delay):
+                return
+            self.backoff.restarted(finished, self.clock())
+            with self._lock:
+                self.waiting_reason = None
+                self.restart_count += 1
+
+    def _container(self) -> str | None:
+        """Runs the container once: until it exits (returns why) or the pod stops (None)."""
+        with self._lock:
+            if self.deleted:
+                return None
+            self.phase = "Running"
+            container_started = self.clock()
+        self.on_change()
+        # slow_start: the process starts listening this much later (Running, not yet serving)
+        if self.extra_start and self._sleep(self.extra_start):
+            return None
         env = {k: v for k, v in os.environ.items() if not k.startswith("METRICS_APP_")}
         env.update(self.template.env)
         argv = [self.app, *self.template.args, *self.extra_args, "--host", "127.0.0.1", "--port", str(self.port)]
         with self._lock:
             if self.deleted:
-                return
-            log = open(self.workdir / f"{self.name}.log", "wb")
+                return None
+            log = open(self.workdir / f"{self.name}.log", "ab")
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
             log.close()
-            self.phase = "Running"
-            container_started = self.clock()
-        self.on_change()
+            proc = self.proc
         startup = self.template.startup
         if startup:
             failures = 0
             while not self._probe(startup):
+                if proc.poll() is not None:  # died before it started answering
+                    self._set_ready(False)
+                    return "Error"
                 failures += 1
-                if failures >= startup.failure_threshold or self._sleep(startup.period):
-                    return  # the kubelet would restart it; the lab leaves it unready
+                if failures >= startup.failure_threshold:
+                    proc.kill()  # the kubelet kills it and restarts it (restartPolicy Always)
+                    proc.wait()
+                    self._set_ready(False)
+                    return "startup probe failed"
+                if self._sleep(startup.period):
+                    return None
         readiness = self.template.readiness
         if readiness is None:
             self._set_ready(True)
-            return
-        if self._sleep(container_started + readiness.initial_delay - self.clock()):
-            return
+            next_probe = float("inf")
+        else:
+            next_probe = container_started + readiness.initial_delay
         successes = failures = 0
         while not self._stop.is_set():
-            if self._probe(readiness):
-                successes, failures = successes + 1, 0
-                if successes >= readiness.success_threshold:
-                    self._set_ready(True)
-            else:
-                successes, failures = 0, failures + 1
-                if failures >= readiness.failure_threshold:
-                    self._set_ready(False)
-            if self._sleep(readiness.period):
-                return
+            if proc.poll() is not None:  # the PLEG relist saw the container exit
+                self._set_ready(False)
+                return "Error" if proc.returncode else "Completed"
+            now = self.clock()
+            if readiness is not None and now >= next_probe:
+                if self._probe(readiness, readiness=True):
+                    successes, failures = successes + 1, 0
+                    if successes >= readiness.success_threshold:
+                        self._set_ready(True)
+                else:
+                    successes, failures = 0, failures + 1
+                    if failures >= readiness.failure_threshold:
+                        self._set_ready(False)
+                next_probe += readiness.period
+                now = self.clock()
+            if self._sleep(min(PLEG_RELIST_PERIOD, max(0.0, next_probe - now))):
+                return None
+        return None
+
+    def crash(self) -> bool:
+        """SIGKILL the container's process (a crash); False when there is none running."""
+        with self._lock:
+            proc = self.proc
+            if self.deleted or proc is None or proc.poll() is not None:
+                return False
+        proc.send_signal(signal.SIGKILL)
+        return True
 
     # -- deletion --
     def delete(self) -> None:

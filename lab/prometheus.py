@@ -352,7 +352,10 @@ class Prometheus:
     def _get(self, path: str, params: dict) -> object:
         url = f"{self.base}{path}?" + urllib.parse.urlencode(params, doseq=True)
         status, body = http_get(url, timeout=10)
-        data = json.loads(body)
+        try:
+            data = json.loads(body)
+        except ValueError:  # a Prometheus shutting down or starting answers in plain text
+            raise RuntimeError(f"{path} answered {status} without JSON: {body[:120]!r}") from None
         if status != 200 or data.get("status") != "success":
             raise RuntimeError(f"{path} failed ({status}): {params}: {data.get('error', body[:200])}")
         return data["data"]

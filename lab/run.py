@@ -2,8 +2,9 @@
 
   python -m lab --scenario default [--speed 6] [--out DIR] [--hpa my-hpa.yaml]
 
-Prints one line per HPA sync and writes timeline.csv, inputs.jsonl, summary.json, alerts.jsonl and
-chart.svg/.png into --out. Times in the outputs are scenario seconds (wall seconds x SPEED).
+Prints one line per HPA sync and writes timeline.csv, inputs.jsonl, summary.json, alerts.jsonl,
+failures.csv (every failed request: when, why, which pod) and chart.svg/.png into --out. Times in
+the outputs are scenario seconds (wall seconds x SPEED).
 The monitoring mixin's rules (deploy/components/monitoring) run in the lab's Prometheus, which
 sends its alerts to a real Alertmanager; alerts.jsonl lists what Alertmanager received and when.
 """
@@ -25,6 +26,8 @@ from lab import quantity
 from lab.alertmanager import BINARY as ALERTMANAGER, AlertLog, expectations, start_alertmanager
 from lab import dashboard
 from lab.controller import DEFAULT_SYNC_PERIOD, HorizontalController, MetricsError, PodMetric
+from lab.fault_summary import condition_text, fault_reports, met
+from lab.faults import FaultInjector, PrometheusProcess
 from lab.kong import KongOperatorMetrics
 from lab.ksm import KubeStateMetrics
 from lab.load import LoadGenerator, percentile
@@ -66,7 +69,7 @@ class LabMetrics:
         names = [p.name for p in pods]
         try:
             values, q = self.adapter.pods_metric(name, self.namespace, names)
-        except (AdapterError, RuntimeError) as e:
+        except (AdapterError, RuntimeError, OSError) as e:  # OSError: Prometheus unreachable
             self._record(api="custom.metrics.k8s.io", metric=name, error=str(e))
             raise MetricsError(f"unable to get metric {name}: {e}") from e
         now = self.clock()
@@ -81,7 +84,7 @@ class LabMetrics:
         try:
             value, q = self.adapter.object_metric(name, self.namespace, described_object["kind"],
                                                   described_object["name"])
-        except (AdapterError, RuntimeError) as e:
+        except (AdapterError, RuntimeError, OSError) as e:  # OSError: Prometheus unreachable
             self._record(api="custom.metrics.k8s.io", metric=name, error=str(e))
             raise MetricsError(f"unable to get metric {name}: {e}") from e
         self._record(api="custom.metrics.k8s.io", metric=name, query=q,
@@ -95,7 +98,7 @@ class LabMetrics:
             raise MetricsError(f"unable to get external metric {name}: no such trigger")
         try:
             values, q = scalar_query(self.adapter.prom, self.external[name], self.speed)
-        except RuntimeError as e:
+        except (RuntimeError, OSError) as e:
             self._record(api="external.metrics.k8s.io", metric=name, error=str(e))
             raise MetricsError(f"unable to get external metric {name}: {e}") from e
         if len(values) > 1:
@@ -216,6 +219,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     uses_cpu = any(m["type"] == "Resource" for m in spec["metrics"])
     metrics_server = None
     load = None
+    faults = None
+    start = 0.0  # the scenario clock when the first phase began
     rows: list[dict] = []
     phase_starts: list[dict] = []
     result: dict = {}
@@ -253,10 +258,14 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         wait_until("the first pod scraped", lambda: any(
             r["metric"].get("pod") == first for r in prom.query(f'up{{job="{SERVICE}"}} == 1')), 60)
         load = LoadGenerator(rs.endpoints, 0.0,
-                             on_answer=(lambda seconds: kong.observe(seconds * 1000)) if kong else None).start()
+                             on_answer=(lambda seconds: kong.observe(seconds * 1000)) if kong else None,
+                             clock=clock).start()
 
         start, wall_start = clock(), time.time()
         alert_log.begin(start)
+        if scenario.faults:
+            faults = FaultInjector(scenario.faults, clock, speed, prometheus=PrometheusProcess(procs, prom, work),
+                                   adapter=adapter, rs=rs, say=say).start(start)
         phase_i, phase_start, settle_seen = 0, start, False
         phase_starts.append({"name": scenario.phases[0].name, "rps": scenario.phases[0].rps, "t_seconds": 0.0})
         load.set_rate(scenario.phases[0].rps)
@@ -320,6 +329,10 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
                 "live_pods": len([s for s in states if not s["deleted"]]),
                 "terminating_pods": len([s for s in states if s["deleted"]]),
                 "in_flight": counts["in_flight"],
+                "able_to_scale": condition_text(sync.conditions, "AbleToScale"),
+                "scaling_active": condition_text(sync.conditions, "ScalingActive"),
+                "scaling_limited": condition_text(sync.conditions, "ScalingLimited"),
+                "restarts": sum(st["restart_count"] for st in states),
                 "all_metrics": json.dumps([
                     [m.name, None if m.value is None else m.value / (1 if m.target_type == "Utilization" else 1000),
                      m.target / (1 if m.target_type == "Utilization" else 1000), m.replicas] for m in sync.metrics]),
@@ -378,6 +391,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
         result["interrupted"] = True
     finally:
         inputs.close()
+        if faults:
+            faults.stop()
         if alert_log:
             episodes = alert_log.stop()
         if load:
@@ -400,6 +415,12 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     counts = load.counts() if load else {"sent": 0, "failed": 0, "failures": {}}
     summary = summarize(rows, scenario, manifests, speed, counts, rs.max_live, codes, phase_starts)
     summary.update(result)
+    failure_log = [(round(t - start, 2), c, pod) for t, c, pod in (load.failures_since(0) if load else [])]
+    with open(out / "failures.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["t_seconds", "cause", "pod"])
+        w.writerows(failure_log)
+    summary.update(fault_reports(faults.bands if faults else [], rows, failure_log))
     summary["alerts"] = [{"alert": e["alert"], "fired_at": e["fired_at"], "resolved_at": e["resolved_at"]}
                          for e in episodes]
     for e in episodes:
@@ -409,7 +430,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     if not episodes:
         say("lab: no alert reached Alertmanager")
     if scenario.expect:
-        summary["expectations"] = {key: {"expected": want, "got": summary.get(key), "met": summary.get(key) == want}
+        summary["expectations"] = {key: {"expected": want, "got": summary.get(key), "met": met(want, summary.get(key))}
                                    for key, want in scenario.expect.items() if key not in ("alerts_fired", "no_alerts")}
         summary["expectations"].update(expectations(scenario.expect, episodes))
         for key, e in summary["expectations"].items():
@@ -424,7 +445,7 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
             say(f"lab: dashboard preview {draw_dashboard(dash, out, scenario.name, summary['alerts'])}")
     except ImportError as e:  # matplotlib missing: the lab's requirements install it
         say(f"lab: no chart: {e} (make lab installs matplotlib into .venv)")
-    say(f"lab: wrote {out}/timeline.csv, inputs.jsonl, summary.json, alerts.jsonl")
+    say(f"lab: wrote {out}/timeline.csv, inputs.jsonl, summary.json, alerts.jsonl, failures.csv")
     return summary
 
 

@@ -12,8 +12,11 @@ A scenario file:
     - {name: idle, seconds: 60, rps: 0}
     - {name: load, seconds: 360, rps: 20}
     - {name: cool-down, rps: 0, until: min_replicas, max_seconds: 900}
+  faults:                           # optional: fault steps in scenario seconds (lab/faults.py)
+    - {type: pod_crash, at: 300}
   expect: {steady_replicas: 4}      # optional: summary.json and the last lines say whether it was met
-                                    # (the default scenario's is asserted by lab/tests); besides any
+                                    # (the default scenario's is asserted by lab/tests); a value
+                                    # {min: a, max: b} accepts a number in that range; besides any
                                     # summary key: alerts_fired: [MetricsAppHpaMaxedOut] (each reached
                                     # the lab's Alertmanager during the run), no_alerts: true (none did)
 A phase with `until: min_replicas` lasts until the HPA is back at minReplicas with every pod
@@ -29,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from lab.controller import apply_defaults
+from lab.faults import Fault, FaultError, parse_faults
 from lab.prometheus import ROOT
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -57,6 +61,7 @@ class Scenario:
     app_args: list[str]
     phases: list[Phase]
     expect: dict = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
 
     @property
     def planned_seconds(self) -> float:
@@ -71,6 +76,10 @@ def load_scenario(name_or_path: str) -> Scenario:
         known = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
         raise ScenarioError(f"no scenario {name_or_path!r} (known: {known})")
     doc = yaml.safe_load(path.read_text())
+    try:
+        faults = parse_faults(doc.get("faults"), str(path))
+    except FaultError as e:
+        raise ScenarioError(str(e)) from e
     phases = []
     for p in doc["phases"]:
         if p.get("seconds") is None and p.get("until") != "min_replicas":
@@ -79,7 +88,7 @@ def load_scenario(name_or_path: str) -> Scenario:
                             p.get("max_seconds", 1800)))
     return Scenario(path.stem, doc.get("description", "").strip(), doc["deploy"], doc.get("autoscaler"),
                     float(doc.get("start_latency", 3)), [str(a) for a in doc.get("app_args", [])], phases,
-                    doc.get("expect", {}))
+                    doc.get("expect", {}), faults)
 
 
 def kustomize(directory: str, kubectl: str) -> list[dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 COLUMNS = ["t_seconds", "offered_rps", "current_replicas", "ready_replicas", "pods_with_metrics",
            "recommendation", "desired_replicas", "metric", "metric_value", "metric_target", "p95_seconds",
            "sent", "failed", "reason", "phase", "live_pods", "terminating_pods", "in_flight",
+           "able_to_scale", "scaling_active", "scaling_limited",  # the HPA's conditions: status/reason
+           "restarts",  # container restarts over the pods not yet gone (restartCount)
            "all_metrics"]  # JSON: [[name, value, target, replicas it proposed], ...] for every metric
 
 
@@ -29,13 +31,14 @@ def summarize(rows: list[dict], scenario, manifests, speed: float, counts: dict,
         return None if t is None or ref is None else round(t - ref, 1)
 
     first_up = next((e["t_seconds"] for e in events if e["to"] > e["from"]), None)
-    steady = time_to_steady = None
+    steady = time_to_steady = overshoot = None
     if loaded:
         peak_phase = max(loaded, key=lambda p: p["rps"])
         end = next((p["t_seconds"] for p in phase_starts if p["t_seconds"] > peak_phase["t_seconds"]), float("inf"))
         in_phase = [r for r in rows if peak_phase["t_seconds"] <= r["t_seconds"] < end]
         if in_phase:
             steady = in_phase[-1]["ready_replicas"]
+            overshoot = max(r["current_replicas"] for r in in_phase) - steady
             t_steady = None
             for r in in_phase:
                 ok = r["ready_replicas"] == steady and r["current_replicas"] == steady
@@ -77,6 +80,7 @@ def summarize(rows: list[dict], scenario, manifests, speed: float, counts: dict,
         "time_to_first_scale_up_seconds": since(first_up, load_start),  # from the first load step
         "steady_replicas": steady,  # ready at the end of the busiest phase
         "time_to_steady_seconds": time_to_steady,  # from the start of the busiest phase
+        "scale_up_overshoot_replicas": overshoot,  # most replicas in the busiest phase, less steady
         "peak_replicas": peak,
         "max_live_pods": max_live,
         "never_above_max_replicas": peak <= hi and max_live <= hi,

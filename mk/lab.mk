@@ -24,11 +24,12 @@ $(VENV)/.lab-installed: lab/requirements.txt $(VENV)/.ship-installed $(VENV)/.in
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt
 	touch $@
 
-lab: deps-lab ship-app ## Autoscaling lab: SCENARIO=default|cpu|latency|keda|kong|spike SPEED=1 LAB_OUT= HPA=
+lab: deps-lab ship-app ## Autoscaling lab: SCENARIO=default|cpu|latency|keda|kong|spike|prometheus-outage|crash|slow-start|all-faults SPEED=1 LAB_OUT= HPA=
 	$(SHIP_VENV_BIN)/python -m lab --scenario $(SCENARIO) --speed $(SPEED) --out $(LAB_OUT) \
 		--app $(E2E_APP) --kubectl $(SHIP_VENV_BIN)/kubectl $(if $(HPA),--hpa $(HPA))
 
-# The controller against upstream's test tables, the lab's parts, and the default scenario
-# compressed (SPEED=6, about 3 minutes) with its assertions.
+# The controller against upstream's test tables (and its rules under faults), the lab's parts,
+# the default scenario compressed (SPEED=6, about 3 minutes) and the all-faults scenario
+# (SPEED=8, about 2.5 minutes) with their assertions.
 test-lab: deps-lab ship-app
 	LAB_APP=$(E2E_APP) LAB_KUBECTL=$(SHIP_VENV_BIN)/kubectl $(SHIP_VENV_BIN)/python -m pytest -q lab/tests

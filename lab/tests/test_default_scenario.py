@@ -8,19 +8,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import shutil
-import time
-from pathlib import Path
 
 import pytest
 
 from lab import dashboard
-from lab.alertmanager import BINARY as ALERTMANAGER
-from lab.prometheus import ROOT, require_tool
-from lab.run import run
-from lab.scenarios import load_manifests, load_scenario
+from lab.scenarios import load_scenario
 from lab.summary import COLUMNS
+from lab.tests.scenario_run import run_scenario
 
 SPEED = 6
 REQUIRED = ["t_seconds", "offered_rps", "current_replicas", "ready_replicas", "pods_with_metrics", "recommendation",
@@ -29,28 +23,7 @@ REQUIRED = ["t_seconds", "offered_rps", "current_replicas", "ready_replicas", "p
 
 @pytest.fixture(scope="module")
 def lab_run():
-    app = os.environ.get("LAB_APP", str(ROOT / ".build/debug/metrics-app"))
-    kubectl = os.environ.get("LAB_KUBECTL", str(ROOT / ".venv/bin/kubectl"))
-    for tool, how in ((app, "swift build --product metrics-app"), (kubectl, "make deps-ship"),
-                      ("prometheus", "apt-get install prometheus"),
-                      (ALERTMANAGER, "apt-get install prometheus-alertmanager")):
-        if problem := require_tool(tool, how):
-            pytest.fail(problem)
-    scenario = load_scenario("default")
-    manifests = load_manifests(scenario, kubectl)
-    if os.environ.get("LAB_CHECK_RUN"):
-        # Check the outputs of an earlier run instead (debugging the assertions, or showing
-        # that they fail on a run that did not go as the default scenario must).
-        out = Path(os.environ["LAB_CHECK_RUN"])
-        summary = json.loads((out / "summary.json").read_text())
-    else:
-        out = ROOT / ".build-lab" / "test-default"
-        shutil.rmtree(out, ignore_errors=True)
-        started = time.monotonic()
-        summary = run(scenario, manifests, SPEED, out, app, "prometheus", quiet=True)
-        wall = time.monotonic() - started
-        print(f"\ndefault scenario at SPEED={SPEED}: {wall:.0f} s wall; summary: "
-              + json.dumps({k: v for k, v in summary.items() if k not in ("events", "phases", "per_phase")}))
+    summary, manifests, out = run_scenario("default", SPEED, "test-default")
     with open(out / "timeline.csv") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
