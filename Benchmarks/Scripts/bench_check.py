@@ -17,18 +17,15 @@ Standard library only. Exit status 1 when a check fails or a benchmark is missin
 import json
 import sys
 
-from comparison_table import OPS, print_table
+from comparison_table import OPS, WALL_CLOCK, jmh_benchmarks, print_table
 
 
 def load_samples(path):
     """{"<workload>/<library>": sorted per-operation wall-clock samples in ns}"""
-    with open(path, encoding="utf-8") as handle:
-        elements = json.load(handle)
     samples = {}
-    for element in elements:
-        name = element["benchmark"].split(".", 3)[-1]  # package.benchmark.<target>.<name>
+    for name, element in jmh_benchmarks(path):
         workload = name.partition("/")[0]
-        wall = element.get("secondaryMetrics", {}).get("Time (wall clock)")
+        wall = element.get("secondaryMetrics", {}).get(WALL_CLOCK)
         if wall is None:
             continue
         scale = {"ns": 1, "μs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}[wall["scoreUnit"]]
