@@ -15,7 +15,7 @@ include mk/examples.mk
 include mk/lab.mk
 include mk/mixin.mk
 
-.PHONY: help build release run test deps deps-build deps-test deps-pushgateway deps-python deps-bench-http bench bench-http clean version-set
+.PHONY: help build release run test deps deps-build deps-test deps-pushgateway deps-python deps-bench-http bench bench-check bench-http clean version-set
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ deps-bench-http:
 
 bench: ## Benchmarks against swift-prometheus, printed as one table with ratios
 	Benchmarks/run.sh
+
+bench-check: deps-build ## Regression guard: hot-path ratios against Benchmarks/thresholds.json (CI runs it)
+	Benchmarks/run.sh --check
 
 bench-http: release deps-bench-http ## wrk against metrics-app and nginx (the ceiling), one table
 	scripts/bench-http.sh

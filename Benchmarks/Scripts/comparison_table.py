@@ -40,13 +40,17 @@ WALL_CLOCK = "Time (wall clock)"
 MALLOCS = "Malloc (total)"
 
 
-def load_benchmarks(path):
-    """{(workload, library): {metric: p50, "samples": n}} with wall clock in ns."""
+def jmh_benchmarks(path):
+    """(name, element) for each benchmark of a JMH export; name is "<workload>/<library>"."""
     with open(path, encoding="utf-8") as handle:
         elements = json.load(handle)
+    return [(element["benchmark"].split(".", 3)[-1], element) for element in elements]  # package.benchmark.<target>.<name>
+
+
+def load_benchmarks(path):
+    """{(workload, library): {metric: p50, "samples": n}} with wall clock in ns."""
     results = {}
-    for element in elements:
-        name = element["benchmark"].split(".", 3)[-1]  # package.benchmark.<target>.<name>
+    for name, element in jmh_benchmarks(path):
         workload, _, library = name.partition("/")
         # The JMH exporter shares one secondary-metrics map between benchmarks; a metric a
         # benchmark does not measure may show another's value, so only read what it measures.

@@ -142,6 +142,11 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 extension MetricFamily: RegisteredFamily {
     func visitSeries<V: SampleVisitor>(_ visitor: inout V) {
         let all = table.withLock { $0.sortedSeries() }
-        for series in all { series.visit(&visitor) }
+        // `all` holds every series until the visit ends: no retain and release per series.
+        all.withUnsafeBufferPointer { series in
+            for index in series.indices {
+                Unmanaged.passUnretained(series[index])._withUnsafeGuaranteedRef { $0.visit(&visitor) }
+            }
+        }
     }
 }
