@@ -47,6 +47,12 @@ final class MetricsEndpoint: Sendable {
 
     func serve(_ wanted: ScrapeRequest, _ responder: any HTTPResponder) {
         metrics?.started()
+        // A `name[]` scrape renders alone, on its own thread: clients choose the filters, so a
+        // leading render must not take on an unbounded number of different bodies in turn.
+        if wanted.names != nil {
+            answer(responder, wanted, render(wanted))
+            return
+        }
         let leads = waiting.withLock { state -> Bool in
             if state.rendering {
                 state.responders.append((wanted, responder))
@@ -60,11 +66,7 @@ final class MetricsEndpoint: Sendable {
         var responses: [ScrapeRequest: HTTPResponse] = [:]
         func response(_ wanted: ScrapeRequest) -> HTTPResponse {
             if let ready = responses[wanted] { return ready }
-            // libmicrohttpd answers HEAD itself (headers of the GET response, no body).
-            let made = scrapes.scrape(wanted) { scrape in
-                if scrape.compressionFailed { metrics?.countEncodingError() }
-                return HTTPResponse(status: scrape.status, headers: scrape.headers, body: Array(scrape.body)).prepared()
-            }
+            let made = render(wanted)
             responses[wanted] = made
             return made
         }
@@ -76,6 +78,14 @@ final class MetricsEndpoint: Sendable {
         }
         answer(responder, wanted, mine)
         for other in others { answer(other.responder, other.wanted, response(other.wanted)) }
+    }
+
+    private func render(_ wanted: ScrapeRequest) -> HTTPResponse {
+        // libmicrohttpd answers HEAD itself (headers of the GET response, no body).
+        scrapes.scrape(wanted) { scrape in
+            if scrape.compressionFailed { metrics?.countEncodingError() }
+            return HTTPResponse(status: scrape.status, headers: scrape.headers, body: Array(scrape.body)).prepared()
+        }
     }
 
     private func answer(_ responder: any HTTPResponder, _ wanted: ScrapeRequest, _ response: HTTPResponse) {

@@ -33,6 +33,9 @@ enum PlainHTTPFailure: Error {
 }
 
 enum PlainHTTPClient {
+    /// The largest answer read (1 MiB): the Pushgateway answers with a status and a short body.
+    static let maxAnswerBytes = 1 << 20
+
     /// Sends one request and reads the whole answer, all within `timeout`.
     static func exchange(
         method: String, host: String, port: Int, path: String, headers: [(String, String)], body: [UInt8],
@@ -160,6 +163,11 @@ enum PlainHTTPClient {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 {
                 data += buffer[0..<n]
+                // A gateway's answer is a status and a short message; a peer that streams more
+                // must not run the batch job out of memory.
+                guard data.count <= maxAnswerBytes else {
+                    throw .malformed("the answer is larger than \(maxAnswerBytes) bytes")
+                }
             } else if n == 0 {
                 return data
             } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
@@ -195,7 +203,7 @@ enum PlainHTTPClient {
         var body = Array(data[end.upperBound...])
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             body = try dechunk(body)
-        } else if let length = headers["content-length"].flatMap({ Int($0) }), length <= body.count {
+        } else if let length = headers["content-length"].flatMap({ Int($0) }), length >= 0, length <= body.count {
             body = Array(body[..<length])
         }
         return PlainHTTPResponse(
@@ -209,12 +217,13 @@ enum PlainHTTPClient {
         while let lineEnd = data[position...].firstRange(of: crlf) {
             let sizeText = String(decoding: data[position..<lineEnd.lowerBound], as: UTF8.self)
                 .split(separator: ";")[...].first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingPrefix(while: { $0 == " " }), radix: 16) else {
+            // A sign or an overflowing size is as malformed as a non-hex one (no trap on a bad answer).
+            guard let size = Int(sizeText.trimmingPrefix(while: { $0 == " " }), radix: 16), size >= 0 else {
                 throw .malformed("bad chunk size \"\(sizeText.prefix(20))\"")
             }
             if size == 0 { return body }
             let start = lineEnd.upperBound
-            guard start + size <= data.count else { throw .malformed("a chunk ended early") }
+            guard size <= data.count - start else { throw .malformed("a chunk ended early") }
             body += data[start..<(start + size)]
             position = min(start + size + 2, data.count)
         }

@@ -81,7 +81,7 @@ public struct Pushgateway: Sendable {
     ///     starting with `__`. Values may be anything, empty too.
     ///   - format: the body format (default ``Format/protobuf``).
     ///   - authorization: credentials for a gateway behind authentication.
-    ///   - timeout: the most one request may take (default 10 seconds).
+    ///   - timeout: the most one request may take (default 10 seconds; at most a day).
     /// - Throws: ``PushgatewayError`` of kind ``PushgatewayError/Kind/invalidConfiguration``.
     public init(
         url: String, job: String, grouping: [String: String] = [:], format: Format = .protobuf,
@@ -96,7 +96,9 @@ public struct Pushgateway: Sendable {
                 throw PushgatewayError(.invalidConfiguration, "\"job\" is not a grouping label: pass it as job:")
             }
         }
-        guard timeout > .zero else { throw PushgatewayError(.invalidConfiguration, "the timeout must be positive") }
+        guard timeout > .zero, timeout <= .seconds(86_400) else {
+            throw PushgatewayError(.invalidConfiguration, "the timeout must be positive and at most a day")
+        }
         // A line break in a header value would end the header and start another.
         if let authorization, authorization.headerValue.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw PushgatewayError(.invalidConfiguration, "the credentials contain a control character")
@@ -182,6 +184,13 @@ public struct Pushgateway: Sendable {
         let authority = rest[..<slash]
         var prefix = String(rest[slash...])
         while prefix.hasSuffix("/") { prefix.removeLast() }
+        // The prefix goes into the request line as it is: no space, control character, query or
+        // fragment (they would end the line or change what the gateway reads).
+        if let bad = prefix.utf8.first(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            throw PushgatewayError(
+                .invalidConfiguration,
+                "\(url): the path may not contain byte 0x\(String(bad, radix: 16)) (percent-encode it; no query or fragment)")
+        }
         var host = authority
         var port = 80
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {

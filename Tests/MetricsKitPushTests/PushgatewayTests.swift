@@ -164,6 +164,10 @@ struct PushgatewayTests {
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", grouping: ["a-b": "x"]) } == .invalidConfiguration)
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091/prefix/", job: "j") } == nil)
         #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h x:9091", job: "j") } == .invalidConfiguration)
+        for path in ["h:9091/a b", "h:9091/a\r\nX: 1", "h:9091/p?q=1", "h:9091/p#f"] {
+            #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: path, job: "j") } == .invalidConfiguration)
+        }
+        #expect(kind { () throws(PushgatewayError) in try Pushgateway(url: "h:9091", job: "j", timeout: .seconds(Int64.max)) } == .invalidConfiguration)
         #expect(kind { () throws(PushgatewayError) in
             try Pushgateway(url: "h:9091", job: "j", authorization: .bearer("t\r\nX-Injected: 1"))
         } == .invalidConfiguration)

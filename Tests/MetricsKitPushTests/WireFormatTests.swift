@@ -42,4 +42,17 @@ struct WireFormatTests {
             try PlainHTTPClient.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".utf8))
         }
     }
+
+    /// A hostile or broken answer is an error, never a trap in the batch job.
+    @Test func signedOrHugeLengthsAreRefusedNotTrapped() throws {
+        for size in ["-5", "7fffffffffffffff", "-0x1"] {
+            #expect(throws: PlainHTTPFailure.self) {
+                try PlainHTTPClient.parse(
+                    Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nab\r\n0\r\n\r\n".utf8))
+            }
+        }
+        // A negative Content-Length is ignored: the body is what arrived.
+        let negative = try PlainHTTPClient.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok".utf8))
+        #expect(negative.status == 200 && negative.body == Array("ok".utf8))
+    }
 }
