@@ -423,6 +423,10 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     summary.update(fault_reports(faults.bands if faults else [], rows, failure_log))
     summary["alerts"] = [{"alert": e["alert"], "fired_at": e["fired_at"], "resolved_at": e["resolved_at"]}
                          for e in episodes]
+    if alert_log:
+        summary["alertmanager_polls"] = {"answered": alert_log.polls_ok, "failed": len(alert_log.errors)}
+        if alert_log.errors:
+            say(f"lab: {len(alert_log.errors)} Alertmanager polls failed (first: {alert_log.errors[0]})")
     for e in episodes:
         say(f"lab: alert {e['alert']} fired at {e['fired_at']:.0f}s, "
             + (f"resolved at {e['resolved_at']:.0f}s" if e["resolved_at"] is not None else "still firing at the end")
@@ -432,7 +436,8 @@ def run(scenario: Scenario, manifests: Manifests, speed: float, out: Path, app: 
     if scenario.expect:
         summary["expectations"] = {key: {"expected": want, "got": summary.get(key), "met": met(want, summary.get(key))}
                                    for key, want in scenario.expect.items() if key not in ("alerts_fired", "no_alerts")}
-        summary["expectations"].update(expectations(scenario.expect, episodes))
+        summary["expectations"].update(
+            expectations(scenario.expect, episodes, watched=alert_log.watched() if alert_log else False))
         for key, e in summary["expectations"].items():
             say(f"lab: expected {key} {e['expected']}, got {e['got']}: {'met' if e['met'] else 'MISSED'}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -73,3 +73,5 @@ def test_alert_log_records_what_alertmanager_lists(tmp_path):
         "no_alerts": {"expected": True, "got": False, "met": False}}
     assert expectations({"alerts_fired": ["MetricsAppTargetDown"]}, episodes)["alerts_fired"]["met"] is False
     assert expectations({"no_alerts": True}, [])["no_alerts"]["met"] is True
+    # An Alertmanager nobody could read lists nothing: that is not "no alert fired".
+    assert expectations({"no_alerts": True}, [], watched=False)["no_alerts"]["met"] is False

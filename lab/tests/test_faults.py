@@ -146,7 +146,9 @@ def test_prometheus_restart_keeps_its_tsdb(prometheus):
     """prometheus_down: SIGTERM, then the same command line on the same data directory: samples
     scraped before the stop are still there after it (the head block comes back from the WAL)."""
     prom, procs, work = prometheus
-    before = time.time()
+    # A second back: a scrape under way now may be committed after the first query, which would
+    # then read an older sample than the query after the restart.
+    before = time.time() - 1
     q = f'http_requests_total{{pod="pod-a"}} @ {before:.3f}'
     value = prom.query(q)[0]["value"][1]
     control = PrometheusProcess(procs, prom, work)
