@@ -16,8 +16,11 @@ package struct Traceparent: Sendable, Equatable {
     /// digits, version `ff`, an all-zero trace or span id).
     package init?(_ header: String) {
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16,
-            parts[3].count == 2, parts.prefix(4).allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
+        // Lengths in bytes and ASCII hex only (Character.isHexDigit also takes fullwidth digits);
+        // version 00 has exactly four fields, later versions may append more.
+        guard parts.count >= 4, parts[0].utf8.count == 2, parts[0] != "ff", parts[0] != "00" || parts.count == 4,
+            parts[1].utf8.count == 32, parts[2].utf8.count == 16, parts[3].utf8.count == 2,
+            parts.prefix(4).allSatisfy({ $0.utf8.allSatisfy { HexDigit.value($0) != nil } }),
             parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" }),
             let flags = UInt8(parts[3], radix: 16)
         else { return nil }

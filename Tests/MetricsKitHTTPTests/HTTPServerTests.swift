@@ -361,6 +361,13 @@ struct HTTPServerTests {
         #expect(HTTPMetrics.traceID(fromTraceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01") == nil)
         #expect(HTTPMetrics.traceID(fromTraceparent: "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") == nil)
         #expect(HTTPMetrics.traceID(fromTraceparent: "garbage") == nil)
+        // Fullwidth digits are Characters that isHexDigit accepts, not ASCII hex.
+        #expect(HTTPMetrics.traceID(fromTraceparent: "00-４bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") == nil)
+        // Version 00 has exactly four fields; a later version may append more.
+        #expect(HTTPMetrics.traceID(fromTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x") == nil)
+        #expect(
+            HTTPMetrics.traceID(fromTraceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x")
+                == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(HTTPMetrics.newSpanID().count == 16)
     }
 }
