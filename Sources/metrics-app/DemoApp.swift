@@ -7,7 +7,8 @@ import MetricsKitHTTP
     import Glibc
 #endif
 
-/// Wires the registry, the routes and the server, and runs until SIGTERM or SIGINT.
+/// Wires the registry, the routes and the server, and runs until SIGTERM or SIGINT (blocked by
+/// `StopSignals.block()` before this is made, so one sent at any time after start drains).
 final class DemoApp: Sendable {
     let settings: Settings
     let logger: Logger
@@ -83,24 +84,12 @@ final class DemoApp: Sendable {
                 "delay_ms": "\(settings.delay.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "off")",
                 "max_concurrency": "\(settings.maxConcurrency)", "version": "\(AppVersion.text)",
             ])
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [logger] in
-                logger.info("signal received, draining", metadata: ["signal": "\(signalNumber)"])
-                stop.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
+        let signalNumber = StopSignals.wait()
+        logger.info("signal received, draining", metadata: ["signal": "\(signalNumber)"])
         let inFlight = server.inFlight
         let drained = server.shutdown(gracePeriod: .seconds(settings.shutdownTimeout))
         logger.info(
             drained ? "drained, exiting" : "shutdown deadline reached; waiting requests answered 503",
             metadata: ["in_flight_at_signal": "\(inFlight)"])
-        withExtendedLifetime(sources) {}
     }
 }

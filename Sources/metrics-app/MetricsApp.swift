@@ -92,6 +92,7 @@ struct MetricsApp: ParsableCommand {
     var logLevel: String?
 
     mutating func run() throws {
+        StopSignals.block()
         let settings = try Settings(self)
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =

@@ -12,40 +12,40 @@ import Testing
 final class AppProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
-    private let output = Pipe()
-    /// What the process printed up to its "listening" line (read to learn its port).
-    private let startupLog: String
+    /// Everything the process printed so far, read by a thread of its own as it comes: the pipe
+    /// never fills (a process blocked writing a full pipe would hang its test), and reading the
+    /// log never waits for a process that is still running and says nothing.
+    private let printed = PrintedOutput()
 
     /// Starts metrics-app with `arguments` on `--port 0` and learns the port from its
     /// "listening" line (the kernel's choice, so tests running in parallel never share one);
-    /// `launcher` (such as `taskset -c 0`) runs it when given.
-    init(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws {
+    /// `launcher` (such as `taskset -c 0`) runs it when given. Unless `waitUntilHealthy` is
+    /// false, it returns once /healthz answers 200.
+    init(
+        _ arguments: [String], environment: [String: String] = [:], launcher: [String] = [],
+        waitUntilHealthy: Bool = true
+    ) throws {
         let command = launcher + [Tools.metricsApp, "--host", "127.0.0.1", "--port", "0"] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
+        printed.read(output.fileHandleForReading)
         let deadline = ContinuousClock.now + .seconds(10)
-        var text = ""
         var found: Int?
-        let fd = output.fileHandleForReading.fileDescriptor
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while found == nil && ContinuousClock.now < deadline {
-            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pollfd, 1, 100) > 0 else { continue }
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }  // exited
-            text += String(decoding: buffer[0..<count], as: UTF8.self)
-            found = Self.listeningPort(in: text)
+        while found == nil && process.isRunning && ContinuousClock.now < deadline {
+            usleep(200)  // soon after the line: the SIGTERM-right-after-start test needs it
+            found = Self.listeningPort(in: printed.text)
         }
-        startupLog = text
-        guard let found else {
+        guard let found = found ?? Self.listeningPort(in: printed.text) else {
             process.terminate()
-            throw RawHTTPClient.Failure(description: "metrics-app printed no listening address: \(text)")
+            throw RawHTTPClient.Failure(description: "metrics-app printed no listening address: \(printed.text)")
         }
         port = found
+        if !waitUntilHealthy { return }
         while ContinuousClock.now < deadline {
             if (try? RawHTTPClient.get("/healthz", port: port))?.status == 200 { return }
             usleep(20_000)
@@ -76,8 +76,11 @@ final class AppProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// What the process printed so far (stdout and stderr). Never waits for a running process;
+    /// once it has exited, waits (up to 2 s) for the reader to take its last lines.
     var log: String {
-        startupLog + String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        if !process.isRunning { printed.waitForEnd(timeout: .seconds(2)) }
+        return printed.text
     }
 
     /// Resident set size in bytes, from /proc.
@@ -92,6 +95,34 @@ final class AppProcess: @unchecked Sendable {
     /// servers that cannot report the port they bound, such as Prometheus).
     static func freePort() throws -> Int {
         do { return try LoopbackPort.free() } catch { throw RawHTTPClient.Failure(description: "\(error)") }
+    }
+}
+
+/// A process's output, read by a thread of its own as it comes.
+final class PrintedOutput: Sendable {
+    private let state = Mutex<(bytes: [UInt8], ended: Bool)>(([], false))
+
+    /// Reads `handle` on a new thread until every writer has closed it (the process exited).
+    func read(_ handle: FileHandle) {
+        Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = Glibc.read(handle.fileDescriptor, &buffer, buffer.count)
+                if count <= 0 { break }
+                state.withLock { $0.bytes += buffer[0..<count] }
+            }
+            try? handle.close()
+            state.withLock { $0.ended = true }
+        }.start()
+    }
+
+    /// What was read so far.
+    var text: String { String(decoding: state.withLock { $0.bytes }, as: UTF8.self) }
+
+    /// Waits until the output ended, for at most `timeout`.
+    func waitForEnd(timeout: Duration) {
+        let deadline = ContinuousClock.now + timeout
+        while !state.withLock({ $0.ended }) && ContinuousClock.now < deadline { usleep(2_000) }
     }
 }
 
@@ -292,6 +323,18 @@ struct MetricsAppBinaryTests {
         #expect(app.waitForExit(timeout: .seconds(10)) == 0)
         let log = app.log
         #expect(log.contains("\"threads\":\"1\""), "\(log)")
+    }
+
+    /// A SIGTERM sent the moment the "listening" line is out (a kubelet's, right after the
+    /// first probe) drains and exits 0: it is neither ignored nor fatal. Before the signals were
+    /// blocked ahead of the server's start, one sent in that window was lost and the process ran on.
+    @Test func sigtermRightAfterStartDrainsAndExitsZero() throws {
+        for _ in 0..<10 {
+            let app = try AppProcess(["--delay-max", "0", "--threads", "1"], waitUntilHealthy: false)
+            app.signal(SIGTERM)
+            #expect(app.waitForExit(timeout: .seconds(10)) == 0, "\(app.log)")
+            #expect(app.log.contains("drained, exiting"), "\(app.log)")
+        }
     }
 
     @Test func secondProcessOnTheSamePortFailsWithAddressInUse() throws {
