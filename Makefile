@@ -8,6 +8,13 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 APP_ARGS ?=
+# A hung test fails its run with this message instead of using up CI's 90 minutes (GNU
+# timeout signals the runner's whole process group). Usual wall times: swift test 1-2 min,
+# the lab's tests 5-6 min; the limit allows a machine several times as slow.
+TEST_TIMEOUT ?= 1800
+with_timeout = timeout -k 30 $(TEST_TIMEOUT) $(1) || { status=$$?; \
+	[ $$status -lt 124 ] || echo "FAIL  '$(1)' did not finish within TEST_TIMEOUT=$(TEST_TIMEOUT) s: a test hangs (the last one started without a result)"; \
+	exit $$status; }
 
 include mk/docs.mk
 include mk/ship.mk
@@ -30,7 +37,7 @@ run: release ## Build and start metrics-app on 0.0.0.0:8080 (APP_ARGS="--delay-m
 	.build/release/metrics-app $(APP_ARGS)
 
 test: deps test-ship test-mixin test-lab ## Install missing test tools, then run every test (shipping checks, the mixin, the lab)
-	swift test
+	@$(call with_timeout,swift test)
 
 deps: deps-build deps-test deps-python ## Install what building and testing need, when missing
 

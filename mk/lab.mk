@@ -32,4 +32,4 @@ lab: deps-lab ship-app ## Autoscaling lab: SCENARIO=default|cpu|latency|keda|kon
 # the default scenario compressed (SPEED=6, about 3 minutes) and the all-faults scenario
 # (SPEED=8, about 2.5 minutes) with their assertions.
 test-lab: deps-lab ship-app
-	LAB_APP=$(E2E_APP) LAB_KUBECTL=$(SHIP_VENV_BIN)/kubectl $(SHIP_VENV_BIN)/python -m pytest -q lab/tests
+	LAB_APP=$(E2E_APP) LAB_KUBECTL=$(SHIP_VENV_BIN)/kubectl $(call with_timeout,$(SHIP_VENV_BIN)/python -m pytest -q lab/tests)
