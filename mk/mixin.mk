@@ -7,8 +7,8 @@
 #                     (RUNBOOK_BASE=https://... writes absolute runbook links for your own clone;
 #                     the checked-in files, and the tests, use the relative docs/runbook.md)
 #   make test-mixin   freshness, promtool check/test rules, the dashboard-linter rules, the SDK
-#                     schema, the component (PrometheusRule against the CRD schema in SHIP_SCHEMAS
-#                     once shared/schemas carries one; its groups are checked by promtool always)
+#                     schema, the component (PrometheusRule against prometheus-operator's CRD
+#                     schema, and the one in SHIP_SCHEMAS once shared/schemas carries it)
 RUNBOOK_BASE ?=
 
 .PHONY: mixin test-mixin deps-mixin
