@@ -71,9 +71,11 @@ check "--metric with a path reads an object's metric" \
 
 : > "$FAKE_LOG"
 # Job control on, so the background run does not start with SIGINT ignored (as it would in a
-# non-interactive shell) and gets it like a terminal's Ctrl-C.
+# non-interactive shell) and gets it like a terminal's Ctrl-C; env resets SIGINT to its default
+# too, for a test run that was itself started with SIGINT ignored (a background job of a
+# non-interactive shell: bash cannot trap a signal ignored when it starts).
 set -m
-KUBECTL=$TMP/kubectl bash "$SCRIPT" -n test-ns -d 60 -i 1 > "$TMP/interrupted.out" 2>&1 &
+KUBECTL=$TMP/kubectl env --default-signal=INT bash "$SCRIPT" -n test-ns -d 60 -i 1 > "$TMP/interrupted.out" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q '^0s ' "$TMP/interrupted.out" 2>/dev/null && break; sleep 0.1; done
 kill -INT "$pid"
