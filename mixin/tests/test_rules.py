@@ -150,8 +150,12 @@ def crd_model_problems(doc: dict) -> list[str]:
     pinned in mixin/requirements.txt): type, pattern and required-field errors, and, as the API
     server's strict field validation does, every field the schema does not know (the models drop
     unknown fields, so a round trip that changes the document names them)."""
-    import pydantic
-    from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
+    try:
+        import pydantic
+        from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
+    except ImportError as error:
+        pytest.fail(f"{error}: the CRD models come from mixin/requirements.txt "
+                    "(make deps-mixin, or .venv/bin/pip install -r mixin/requirements.txt)")
 
     try:
         parsed = PrometheusRule.model_validate(doc)
